@@ -61,9 +61,10 @@ def parse_pattern(pattern: str) -> ParsedPattern:
 # %% ../nbs/01_pattern.ipynb #45141e3f
 def validate_model(m: ModelConfig) -> ParsedPattern:
     "Check a `ModelConfig`; returns its parsed pattern."
-    p = parse_pattern(m.hybrid_layer_pattern)
+    try: p = parse_pattern(m.hybrid_layer_pattern)
+    except ConfigError as e: raise ConfigError(f"model.hybrid_layer_pattern: {e}") from None
     def need(cond, msg):
-        if not cond: raise ConfigError(f"model: {msg}")
+        if not cond: raise ConfigError(f"model.{msg}")
     for k in ("hidden_size", "num_attention_heads", "num_query_groups", "kv_channels", "mamba_num_heads",
               "mamba_head_dim", "mamba_state_dim", "mamba_num_groups", "mamba_conv_kernel", "mamba_chunk_size", "vocab_size"):
         need(getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
@@ -85,9 +86,9 @@ def validate_model(m: ModelConfig) -> ParsedPattern:
               "expert_tensor_parallel_size", "context_parallel_size"):
         need(getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
     if len(p.stages) > 1:
-        need(len(p.stages) % pp == 0, f"the pattern has {len(p.stages)} pipeline stages ('|'), not a multiple of pipeline_model_parallel_size={pp}")
+        need(len(p.stages) % pp == 0, f"pipeline_model_parallel_size={pp} does not divide the pattern's {len(p.stages)} pipeline stages ('|')")
     else:
-        need(p.num_layers % pp == 0 or pp == 1, f"{p.num_layers} layers cannot be split evenly over pipeline_model_parallel_size={pp}; mark the stages with '|'")
+        need(p.num_layers % pp == 0 or pp == 1, f"pipeline_model_parallel_size={pp} cannot split {p.num_layers} layers evenly; mark the stages with '|' in the pattern")
     if m.num_moe_experts and "E" in p.main + p.mtp:
         need(m.num_moe_experts % m.expert_model_parallel_size == 0,
              f"num_moe_experts={m.num_moe_experts} is not a multiple of expert_model_parallel_size={m.expert_model_parallel_size}")
