@@ -149,6 +149,9 @@ class ConfigBuilder:
         self.dry_button = W.Button(description="Dry run", button_style="info")
         self.submit_button = W.Button(description="Submit", button_style="success")
         self.output = W.Output(); self.output.add_class("nemotron-output")
+        for w, name in ((self.model, "model"), (self.config, "config"), (self.gpu, "gpu"), (self.dry_button, "dry-run"),
+                        (self.submit_button, "submit"), (self.yaml, "yaml")):
+            w.add_class(f"nemotron-{name}")
         self.built = None
         self._loading = False
         self.model.observe(self._on_model, "value")

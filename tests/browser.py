@@ -1,0 +1,94 @@
+"A real JupyterLab in a real headless Chromium (Debian's), driven by Playwright: helpers for the browser tests."
+import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+def missing() -> str:
+    "Why the browser tests cannot run here ('' when they can)."
+    if not Path(CHROMIUM).exists(): return "Debian's chromium is not installed (.ci/run installs it with apt-get)"
+    try: import playwright  # noqa
+    except ImportError: return "playwright is not installed (dev requirement)"
+    if not shutil.which("jupyter", path=str(Path(sys.executable).parent)): return "jupyterlab is not installed"
+    return ""
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+@contextmanager
+def jupyter_lab(root: Path, log: Path):
+    "A JupyterLab server on 127.0.0.1 serving `root`; yields its base URL with the token."
+    port, token = _free_port(), secrets.token_hex(16)
+    exe = str(Path(sys.executable).parent / "jupyter")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "JUPYTER_PLATFORM_DIRS": "1"}
+    with open(log, "w") as lf:
+        proc = subprocess.Popen([exe, "lab", "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", str(port),
+                                 f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                                 "--ServerApp.open_browser=False", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                                stdout=lf, stderr=subprocess.STDOUT, cwd=root, env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2); break
+            except Exception: time.sleep(0.5)
+        else: raise RuntimeError(f"JupyterLab did not start; see {log}")
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        proc.terminate()
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: proc.kill()
+
+@contextmanager
+def browser_page(width=1400, height=1000):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = b.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally: b.close()
+
+def open_notebook(page, base: str, token: str, name: str):
+    page.goto(f"{base}/lab/tree/{name}?token={token}", timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+
+def dismiss_dialogs(page) -> list[str]:
+    "Accept any modal dialog JupyterLab shows (kernel choice, notices); returns their texts."
+    texts = []
+    for _ in range(5):
+        d = page.query_selector(".jp-Dialog")
+        if not d: break
+        texts.append(d.inner_text())
+        btn = page.query_selector(".jp-Dialog .jp-mod-accept") or page.query_selector(".jp-Dialog button")
+        btn.click(); page.wait_for_timeout(500)
+    return texts
+
+def run_all(page):
+    "Run all cells through the menu (retrying when the first click does nothing, as happens now and then)."
+    for _ in range(4):
+        print("dialogs:", dismiss_dialogs(page))
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function("() => { const p = document.querySelector('.jp-CodeCell .jp-InputPrompt');"
+                                   " return p && !p.textContent.includes('[ ]'); }", timeout=5000)
+            return
+        except Exception: continue
+    raise RuntimeError("Run All Cells did not start")
+
+def wait_idle(page, timeout=300_000):
+    page.wait_for_function("() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+                           " return ps.length && ps.every(p => !p.textContent.includes('[*]') && !p.textContent.includes('[ ]')); }",
+                           timeout=timeout)
+
+def write_notebook(path: Path, cells: list[str]):
+    nb = {"cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": src} for i, src in enumerate(cells)],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb))
