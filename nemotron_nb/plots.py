@@ -10,7 +10,7 @@ from .config import ModelConfig, model_preset, ConfigError
 from .pattern import layer_map, param_counts, LAYER_SYMBOLS
 
 # %% auto #0
-__all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure']
+__all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure']
 
 # %% ../nbs/40_plots.ipynb #36ec5b38
 KIND_COLORS = {"mamba": "#4C78A8", "attention": "#F58518", "moe": "#54A24B", "mlp": "#B279A2"}
@@ -41,4 +41,27 @@ def layer_map_figure(model: ModelConfig | str, title: str | None = None):
                                      f"{c.active/1e9:.3g} B active",
                       barmode="overlay", height=220, yaxis=dict(visible=False), xaxis=dict(title="layer"),
                       bargap=0, legend=dict(orientation="h", y=-0.5), margin=dict(l=20, r=20, t=50, b=20))
+    return fig
+
+# %% ../nbs/40_plots.ipynb #898fbb2e
+def schedule_phases(cfg) -> list[tuple[str, int, int]]:
+    "(name, start, end) iterations of the warmup, stable and decay phases of a config's schedule."
+    from nemotron_nb.schedule import schedule_from_config
+    s = schedule_from_config(cfg)
+    end = s.decay_iters
+    out = [("warmup", 0, s.warmup_iters)] if s.warmup_iters else []
+    if s.decay_style == "constant": return out + [("constant", s.warmup_iters, cfg.train.train_iters)]
+    if s.decay_style == "WSD":
+        start = end - s.wsd_iters
+        return out + [("stable", s.warmup_iters, start), (f"decay ({s.wsd_decay_style})", start, end)]
+    return out + [(f"decay ({s.decay_style})", s.warmup_iters, end)]
+
+def lr_schedule_figure(cfg, title: str | None = None):
+    "The learning rate of `cfg` over its iterations, with warmup, stable and decay shaded."
+    from nemotron_nb.schedule import schedule_figure
+    fig = schedule_figure(cfg, title=title or f"learning rate: {cfg.scheduler.lr_decay_style}, peak {cfg.optimizer.lr:g}")
+    colors = {"warmup": "#F58518", "stable": "#54A24B", "constant": "#54A24B"}
+    for name, a, b in schedule_phases(cfg):
+        fig.add_vrect(x0=a, x1=b, fillcolor=colors.get(name, "#4C78A8"), opacity=0.12, line_width=0,
+                      annotation_text=name, annotation_position="top left")
     return fig
