@@ -14,7 +14,7 @@ from .config import ConfigError, _did_you_mean
 
 # %% auto #0
 __all__ = ['BLEND_KEYS', 'NAME_RE', 'SPLITS', 'BlendEntry', 'load_blend', 'Holdout', 'Piece', 'make_blend_json',
-           'write_json_atomic', 'load_blend_json', 'megatron_blend_per_split']
+           'write_json_atomic']
 
 # %% ../nbs/12_blend.ipynb #40445db1
 BLEND_KEYS = ("name", "path", "weight", "subset", "split", "text_field")
@@ -134,21 +134,3 @@ def write_json_atomic(path, obj):
     path = Path(path); tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-# %% ../nbs/12_blend.ipynb #e4127b51
-def load_blend_json(path) -> dict:
-    "A `blend.json`, checked: `train`/`valid`/`test` lists of (weight string, prefix) pairs."
-    p = Path(path)
-    try: data = json.loads(p.read_text())
-    except FileNotFoundError: raise ConfigError(f"blend.json not found: {p}") from None
-    except json.JSONDecodeError as e: raise ConfigError(f"{p}:{e.lineno}:{e.colno}: malformed JSON ({e.msg})") from None
-    for s in SPLITS:
-        lst = data.get(s) if isinstance(data, dict) else None
-        if not isinstance(lst, list) or len(lst) % 2 or not all(isinstance(x, str) for x in lst):
-            raise ConfigError(f"{p}: {s!r} must be a list of \"weight\", \"prefix\" string pairs")
-    return data
-
-def megatron_blend_per_split(blend: dict) -> list:
-    "`blend_per_split` for megatron-core's `BlendedMegatronDatasetConfig`: one `(prefixes, weights)` per split, None if empty."
-    from megatron.core.datasets.utils import get_blend_from_list
-    return [get_blend_from_list(blend[s]) if blend[s] else None for s in SPLITS]
