@@ -71,7 +71,7 @@ def dismiss_dialogs(page) -> list[str]:
 def run_all(page):
     "Run all cells through the menu (retrying when the first click does nothing, as happens now and then)."
     for _ in range(4):
-        print("dialogs:", dismiss_dialogs(page))
+        dismiss_dialogs(page)
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
         try:
@@ -81,10 +81,18 @@ def run_all(page):
         except Exception: continue
     raise RuntimeError("Run All Cells did not start")
 
+IDLE_JS = ("() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
+           " return ps.length > 0 && ps.every(p => !p.textContent.includes('[*]') && !p.textContent.includes('[ ]')); }")
+
 def wait_idle(page, timeout=300_000):
-    page.wait_for_function("() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
-                           " return ps.length && ps.every(p => !p.textContent.includes('[*]') && !p.textContent.includes('[ ]')); }",
-                           timeout=timeout)
+    "Wait until every code cell has run, accepting any dialog (such as the kernel choice) that shows up meanwhile."
+    import time
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        dismiss_dialogs(page)
+        if page.evaluate(IDLE_JS): return
+        page.wait_for_timeout(500)
+    raise TimeoutError(f"cells still running after {timeout/1000:.0f} s")
 
 def write_notebook(path: Path, cells: list[str]):
     nb = {"cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
