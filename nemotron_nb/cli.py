@@ -32,6 +32,7 @@ OPTIONS = {  # option -> (destination, takes a value)
     "-c": ("config", True), "--config": ("config", True), "-r": ("run", True), "--run": ("run", True),
     "-b": ("batch", True), "--batch": ("batch", True), "-d": ("dry_run", False), "--dry-run": ("dry_run", False),
     "--sample": ("sample", True), "--force": ("force", False), "-h": ("help", False), "--help": ("help", False),
+    "--phases": ("phases", True),
 }
 
 class UsageError(ConfigError):
@@ -48,6 +49,7 @@ class Args:
     sample: int | None = None
     force: bool = False
     help: bool = False
+    phases: str | None = None  # pretraining: comma-separated configs submitted as a chain of jobs (needs --run/--batch)
 
 def parse_args(argv) -> Args:
     "Split `argv` into command words, options and `key=value` overrides."
@@ -81,7 +83,7 @@ def _stage_help(model: str, st: Stage) -> str:
     data = st.kind == "data_prep"
     return "\n".join([
         f"usage: nemotron {model} {' '.join(st.words)} [-c NAME|PATH] [--run PROFILE | --batch PROFILE] [--dry-run]"
-        + (" [--sample N] [--force]" if data else "") + " [key=value ...]", "",
+        + (" [--sample N] [--force]" if data else " [--phases A,B,...]") + " [key=value ...]", "",
         f"  {st.summary}", "",
         "options (anywhere on the line):",
         f"  -c, --config NAME|PATH  config: {', '.join(available_configs(model, st.kind))} or a YAML file (default: default)",
@@ -89,7 +91,8 @@ def _stage_help(model: str, st: Stage) -> str:
         "  -b, --batch PROFILE     submit and return at once with the job id",
         "  -d, --dry-run           print the resolved config and what would run; write nothing",
         *(["  --sample N              keep the first N documents of each dataset (own output folder)",
-            "  --force                 start over, ignoring finished shards"] if data else []),
+            "  --force                 start over, ignoring finished shards"] if data else
+           ["  --phases A,B,...        with --run/--batch: one job per config, each after the previous succeeded"]),
         "  -h, --help              this help", "",
         "  key=value               override any config key, e.g. " + ("num_shards=8 tokenizer.add_bos=true" if data else "train.train_iters=5 checkpoint.save=/path"),
     ])
@@ -129,7 +132,15 @@ def stage_config(args: Args):
         raise UsageError("--sample and --force belong to data prep ('nemotron <model> data prep pretrain')")
     if args.sample is not None: overrides.append(f"sample={args.sample}")
     if args.force: overrides.append("force=true")
-    return model, st, load_config(model, args.config, overrides, kind=st.kind)
+    config = args.config
+    if args.phases is not None:
+        if st.kind != "pretrain": raise UsageError("--phases belongs to pretraining ('nemotron <model> pretrain')")
+        if not (args.run or args.batch): raise UsageError("--phases submits a chain of jobs: add --run PROFILE or --batch PROFILE")
+        if args.config != "default": raise UsageError("--phases names the configs itself: drop -c/--config")
+        phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+        if not phases: raise UsageError("--phases needs at least one config name, e.g. --phases phase1,phase2")
+        config = phases[0]
+    return model, st, load_config(model, config, overrides, kind=st.kind)
 
 def command_line(model: str, stage_words, config: str = "default", overrides=(), mode: str | None = None,
                  profile: str | None = None, dry_run: bool = False) -> str:
@@ -176,7 +187,7 @@ def main(argv=None) -> int:
         model, st, cfg = stage_config(args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr); return 2
-    if args.dry_run:
+    if args.dry_run and not (args.run or args.batch):
         print("# resolved config (secrets redacted)")
         print(to_yaml(cfg).rstrip())
         print(f"# {describe(model, st, cfg, args)}")
@@ -188,7 +199,9 @@ def main(argv=None) -> int:
             print(f"error: launching through NeMo-Run (--run/--batch) is not built yet in this version; "
                   f"run locally without --run/--batch", file=sys.stderr)
             return NOT_BUILT
-        return int(launch(cfg, model=model, stage=st, args=args) or 0)
+        try: return int(launch(cfg, model=model, stage=st, args=args, argv=argv) or 0)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr); return 2
     runner = _load_runner(st.runner)
     if runner is None:
         print(f"error: {model} {' '.join(st.words)} is not built yet in this version "

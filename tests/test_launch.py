@@ -1,0 +1,281 @@
+"""Launching through NeMo-Run as a user does it: `nemotron ... --run/--batch PROFILE [--dry-run]` in a subprocess.
+
+The dry-run and profile tests need nothing but NeMo-Run. The others submit real jobs to a one-node Slurm on this machine,
+started by tests/slurm/local_slurm.sh (installed by .ci/run; `start` installs it too where apt-get works) and stopped
+at the end; they are skipped, with the reason printed, only where that Slurm cannot start (no root, no apt).
+"""
+import os, re, shutil, stat, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import ROOT, BIN, nemotron
+
+SLURM_SCRIPT = ROOT / "tests" / "slurm" / "local_slurm.sh"
+SECRET = "sk-test-3f9a1c0d7e5b"
+
+def _files(d): return sorted(str(p.relative_to(d)) for p in Path(d).rglob("*"))
+
+def _write_env(d: Path, text: str): (d / "env.toml").write_text(text)
+
+def _env(tmp_path, **extra):
+    "The environment of a `nemotron` subprocess: its own NeMo-Run home, the venv first on PATH."
+    return {"NEMORUN_HOME": str(tmp_path / "nemorun_home"), "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            "NEMOTRON_ENV_FILE": "", **extra}
+
+# ---------------------------------------------------------------------------------------------- dry runs and profiles
+
+CLUSTER = """
+[wandb]
+project = "nemotron"
+entity = "team"
+
+[cluster]
+executor = "slurm"
+account = "nemotron-acct"
+partition = "batch"
+time = "04:00:00"
+container_image = "nvcr.io/nvidia/nemo:25.11.nemotron_3_super"
+mounts = ["/lustre:/lustre", "/home/me/data:/data"]
+tunnel = "ssh"
+host = "login.cluster.example"
+user = "me"
+remote_job_dir = "/lustre/users/me/nemo_run"
+workdir = "/lustre/users/me/nemotron"
+ntasks_per_node = 8
+
+[cluster-4x8]
+extends = "cluster"
+nodes = 4
+gpus_per_node = 8
+"""
+
+def _sbatch(out: str, task: str) -> str:
+    "The sbatch script of `task` in a dry run's output."
+    return re.split(r"\n# (?:sbatch script of |would write )", out.split(f"# sbatch script of {task}\n", 1)[1])[0]
+
+def test_dry_run_super3_four_nodes_pins_the_sbatch_script(tmp_path):
+    "super3 phase 1 on 4 nodes x 8 GPUs (TP 4, EP 8): every resource field of the sbatch script and the torchrun line."
+    _write_env(tmp_path, CLUSTER)
+    r = nemotron("super3", "pretrain", "-c", "phase1", "--batch", "cluster-4x8", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "  tensor_model_parallel_size: 4\n" in r.stdout and "  expert_model_parallel_size: 8\n" in r.stdout
+    sb = _sbatch(r.stdout, "super3-pretrain-phase1")
+    fields = dict(re.findall(r"^#SBATCH --([\w-]+)=(.*)$", sb, re.M))
+    run_dir = "/lustre/users/me/nemo_run/super3-pretrain-phase1/"
+    assert fields.pop("output").startswith(run_dir)
+    assert fields == {"account": "nemotron-acct", "gpus-per-node": "8", "job-name": "nemotron.super3-pretrain-phase1",
+                      "nodes": "4", "ntasks-per-node": "1",  # one torchrun per node, which starts 8 workers
+                      "open-mode": "append", "partition": "batch", "time": "04:00:00"}
+    srun = next(l for l in sb.splitlines() if l.startswith("srun "))
+    assert "--container-image nvcr.io/nvidia/nemo:25.11.nemotron_3_super" in srun
+    assert re.search(r"--container-mounts /lustre:/lustre,/home/me/data:/data,\S+:/nemo_run ", srun)
+    tr = re.search(r"torchrun --rdzv-backend c10d --rdzv-endpoint \$head_node_ip:29500 --rdzv-id \d+ --nnodes (\d+) "
+                   r"--nproc-per-node (\d+) --node-rank \$SLURM_NODEID .*--no-python (\S+)$", srun)
+    assert tr and tr.group(1, 2) == ("4", "8"), srun
+    assert tr.group(3) == "/nemo_run/scripts/super3-pretrain-phase1.sh"
+    assert "head_node_ip=$(srun --nodes=1 --ntasks=1 -w \"$head_node\" hostname --ip-address)" in sb
+    assert "export WANDB_PROJECT=nemotron\n" in sb
+    task = r.stdout.split("# task script of super3-pretrain-phase1\n", 1)[1].split("\n# ", 1)[0]
+    assert task == "cd /lustre/users/me/nemotron\nexec nemotron super3 pretrain -c phase1"
+    assert "nothing written, nothing submitted" in r.stdout
+    assert _files(tmp_path) == ["env.toml"]
+
+def test_recipe_resources_are_the_defaults_and_the_command_line_wins(tmp_path):
+    "The profile [cluster] sets no nodes or GPUs: the recipe's 4 x 8 apply (issue #345); run.env.nodes=8 overrides."
+    _write_env(tmp_path, CLUSTER)
+    r = nemotron("super3", "pretrain", "--batch", "cluster", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    sb = _sbatch(r.stdout, "super3-pretrain-default")
+    assert "#SBATCH --nodes=4\n" in sb and "#SBATCH --gpus-per-node=8\n" in sb and "--nnodes 4 --nproc-per-node 8 " in sb
+    r = nemotron("super3", "pretrain", "--batch", "cluster", "--dry-run", "run.env.nodes=8", cwd=tmp_path, env=_env(tmp_path))
+    sb = _sbatch(r.stdout, "super3-pretrain-default")
+    assert "#SBATCH --nodes=8\n" in sb and "--nnodes 8 --nproc-per-node 8 " in sb
+    # data prep: the recipe asks for 1 node and no GPU, whatever the profile's GPUs
+    r = nemotron("super3", "data", "prep", "pretrain", "-c", "phase1", "--batch", "cluster-4x8", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    sb = _sbatch(r.stdout, "super3-data-prep-phase1")
+    assert "#SBATCH --nodes=1\n" in sb and "gpus-per-node" not in sb and "torchrun" not in sb
+
+def test_phases_dry_run_shows_the_afterok_chain(tmp_path):
+    _write_env(tmp_path, CLUSTER)
+    r = nemotron("super3", "pretrain", "--phases", "phase1,phase2,long_context_1m", "--batch", "cluster", "--dry-run",
+                 cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    names = ["super3-pretrain-phase1", "super3-pretrain-phase2", "super3-pretrain-long_context_1m"]
+    deps = [_sbatch(r.stdout, n).count("#SBATCH --dependency=") for n in names]
+    assert deps == [0, 1, 1]
+    assert "#SBATCH --dependency='afterok:<job id of super3-pretrain-phase1>'" in _sbatch(r.stdout, names[1])
+    assert "exec nemotron super3 pretrain -c phase2 checkpoint.load=output/checkpoints/super3-pretrain-model-phase1\n" in r.stdout
+    assert "exec nemotron super3 pretrain -c long_context_1m checkpoint.load=output/checkpoints/super3-pretrain-model-phase2\n" in r.stdout
+    assert _files(tmp_path) == ["env.toml"]
+
+@pytest.mark.parametrize("env_toml,args,message", [
+    ("[a]\nextends = \"b\"\n[b]\nextends = \"a\"\n", ["--batch", "a"], "profile inheritance cycle: a -> b -> a"),
+    ("[a]\nextends = \"clustr\"\n[cluster]\n", ["--batch", "a"], "profile [a] extends unknown profile 'clustr' (did you mean 'cluster'?)"),
+    ("[cluster]\nexecutor = \"slurm\"\n", ["--run", "clster"], "no profile named 'clster' (did you mean 'cluster'?); profiles: cluster"),
+    ("[cluster]\ngpu_per_node = 8\n", ["--run", "cluster"], "[cluster]: unknown key 'gpu_per_node' (did you mean 'gpus_per_node'?)"),
+    ("[cluster]\nnodes = \"four\"\n", ["--run", "cluster"], "[cluster]: nodes='four': expected a whole number"),
+    ("[cluster]\nexecutor = \"slurm\"\n", ["--run", "cluster"], "executor 'slurm' needs 'account'"),
+    ("[cluster]\nexecutor = \"local\"\n", ["--run", "cluster", "run.env.nods=2"], "command line run.env: unknown key 'nods' (did you mean 'nodes'?)"),
+])
+def test_bad_profiles_one_line_exit_2_nothing_written(tmp_path, env_toml, args, message):
+    _write_env(tmp_path, env_toml)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", *args, cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and message in r.stderr, r.stderr
+    assert _files(tmp_path) == ["env.toml"]
+
+def test_no_env_toml(tmp_path):
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "x", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 2 and "no env.toml found" in r.stderr
+
+def test_launch_does_not_import_nemo_run():
+    out = subprocess.run([sys.executable, "-c", "import nemotron_nb, nemotron_nb.launch, sys; print('nemo_run' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+# ---------------------------------------------------------------------------------------------- a real Slurm
+
+def _slurm_up() -> bool:
+    return subprocess.run(["bash", str(SLURM_SCRIPT), "status"], capture_output=True).returncode == 0
+
+@pytest.fixture(scope="module")
+def slurm():
+    "A running one-node Slurm with accounting; started here and stopped at the end (unless it was already up)."
+    if _slurm_up():
+        yield; return
+    if os.geteuid() != 0 and not shutil.which("sudo"):
+        pytest.skip("Slurm cannot start here: tests/slurm/local_slurm.sh needs root (or sudo) to install and start the daemons")
+    t0 = time.time()
+    r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True)
+        pytest.skip(f"Slurm cannot start here: local_slurm.sh start exited {r.returncode}: {r.stderr.strip()[-400:]}")
+    print(f"\nlocal Slurm up in {time.time() - t0:.1f} s")
+    try: yield
+    finally: subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120)
+
+FAKE_STAGE = """#!/bin/bash
+# stands in for the stage inside the job: prints what it got, a few steps, exits with $FAKE_EXIT
+echo "stage: $* rank=${RANK:-?} world=${WORLD_SIZE:-?} pwd=$PWD wandb_key_chars=${#WANDB_API_KEY}"
+for i in $(seq ${STEPS:-3}); do echo "step $i"; sleep ${STEP_SLEEP:-0.1}; done
+echo "$*" >> "$PWD/stage_ran.txt"
+exit ${FAKE_EXIT:-0}
+"""
+
+def _local_slurm_env(tmp_path, fake=True, extra=""):
+    "A profile [local-slurm] for this machine's Slurm (and [failing], [slow]); `fake`: the stage is a stand-in script."
+    startup = ""
+    if fake:
+        (tmp_path / "fakebin").mkdir(exist_ok=True)
+        (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+        startup = f'startup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
+    _write_env(tmp_path, f"""
+[local-slurm]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:10:00"
+tunnel = "local"
+{startup}
+[failing]
+extends = "local-slurm"
+env_vars = {{ FAKE_EXIT = "3" }}
+
+[slow]
+extends = "local-slurm"
+env_vars = {{ STEPS = "4", STEP_SLEEP = "1" }}
+{extra}""")
+
+def _sacct(job_id: str) -> str:
+    return subprocess.run(["sacct", "-n", "-X", "-P", "-j", job_id, "-o", "state"], capture_output=True, text=True).stdout.strip()
+
+def _wait_state(job_id: str, states=("COMPLETED", "FAILED", "CANCELLED"), timeout=120) -> str:
+    end = time.time() + timeout
+    while time.time() < end:
+        st = _sacct(job_id).split(" ")[0]
+        if st in states: return st
+        time.sleep(0.5)
+    return _sacct(job_id)
+
+def _job_yaml(tmp_path):
+    import yaml
+    [d] = list((tmp_path / ".nemotron" / "jobs").iterdir())
+    return d, yaml.safe_load((d / "job.yaml").read_text())
+
+def test_run_streams_the_log_and_exits_with_the_job_status(tmp_path, slurm):
+    _local_slurm_env(tmp_path)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "local-slurm", "train.train_iters=5", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path)), r.stdout)
+    assert [l.split(":")[-1] for l in r.stdout.splitlines() if re.search(r":step \d$", l)] == ["step 1", "step 2", "step 3"]
+    assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
+    d, job = _job_yaml(tmp_path)
+    assert sorted(p.name for p in d.iterdir()) == ["command.sh", "job.yaml", "train.yaml"]
+    assert (d / "command.sh").read_text() == "nemotron nano3 pretrain -c tiny --run local-slurm train.train_iters=5\n"
+    assert "  train_iters: 5\n" in (d / "train.yaml").read_text()
+    assert job["tasks"][0]["command"] == "nemotron nano3 pretrain -c tiny train.train_iters=5"
+    job_id = job["submitted"]["jobs"][0]["job_id"]
+    assert _sacct(job_id) == "COMPLETED"
+    # a failing job: the log is streamed, the CLI says so and exits 1
+    (d / "job.yaml").unlink(); shutil.rmtree(d)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "failing", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    assert "step 3" in r.stdout and "nano3-pretrain-tiny: FAILED" in r.stdout
+    assert r.stderr.startswith("error: job(s) nano3-pretrain-tiny FAILED; logs under ")
+
+def test_batch_returns_at_once_with_a_job_id_then_the_job_completes(tmp_path, slurm):
+    _local_slurm_env(tmp_path)
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--batch", "slow", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    m = re.search(r"submitted nano3-data-prep-tiny: job (\d+)\n  logs:   (\S+)\n  follow: tail -f (\S+) .*\n  cancel: scancel (\d+)", r.stdout)
+    assert m and m.group(1) == m.group(4), r.stdout[-2000:]
+    job_id = m.group(1)
+    assert _sacct(job_id) in ("PENDING", "RUNNING")  # returned before the 4 s job ended
+    assert "step 4" not in r.stdout
+    assert _wait_state(job_id) == "COMPLETED"
+    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 data prep pretrain -c tiny\n"
+    _, job = _job_yaml(tmp_path)
+    assert job["mode"] == "batch" and job["submitted"]["jobs"][0]["job_id"] == job_id
+    assert list((tmp_path / ".nemotron" / "jobs").iterdir())[0].joinpath("data_prep.yaml").is_file()
+
+def test_phases_submit_a_chain_with_afterok(tmp_path, slurm):
+    "Two phases as one submission: the second waits for the first (afterok) and loads its checkpoint."
+    _local_slurm_env(tmp_path)
+    tiny = (ROOT / "nemotron_nb" / "recipes" / "nano3" / "stage0_pretrain" / "config" / "tiny.yaml").read_text()
+    for i in (1, 2):
+        (tmp_path / f"p{i}.yaml").write_text(tiny.replace("save: output/checkpoints/nano3-pretrain-model-tiny",
+                                                          f"save: output/checkpoints/p{i}"))
+    r = nemotron("nano3", "pretrain", "--phases", "p1.yaml,p2.yaml", "--batch", "slow", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    ids = re.findall(r"submitted nano3-pretrain-p(\d): job (\d+)", r.stdout)
+    assert [p for p, _ in ids] == ["1", "2"]
+    (_, first), (_, second) = ids
+    dep = subprocess.run(["scontrol", "show", "job", second], capture_output=True, text=True).stdout
+    assert re.search(rf"Dependency=afterok:{first}\b", dep), dep
+    assert _wait_state(second, timeout=180) == "COMPLETED" and _sacct(first) == "COMPLETED"
+    lines = (tmp_path / "stage_ran.txt").read_text().splitlines()
+    assert lines == [f"nano3 pretrain -c {tmp_path}/p1.yaml",
+                     f"nano3 pretrain -c {tmp_path}/p2.yaml checkpoint.load=output/checkpoints/p1"]
+    d, job = _job_yaml(tmp_path)
+    assert sorted(p.name for p in d.iterdir()) == ["command.sh", "job.yaml", "train-p1.yaml", "train-p2.yaml"]
+
+def test_secrets_only_in_the_0600_file(tmp_path, slurm):
+    "A fake WANDB_API_KEY reaches the job, and appears in no output or file but the 0600 env file."
+    _local_slurm_env(tmp_path, extra='[with-keys]\nextends = "local-slurm"\nenv_vars = { MY_SERVICE_TOKEN = "tok-test-77", NCCL_DEBUG = "WARN" }\n')
+    env = _env(tmp_path, WANDB_API_KEY=SECRET, HF_TOKEN="hf_test_token_1")
+    outs = []
+    for extra in (["--dry-run"], []):
+        r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "with-keys", *extra, cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+        outs.append(r.stdout + r.stderr)
+    assert f"wandb_key_chars={len(SECRET)}" in outs[1]  # the job had the key
+    # every file under the test folder (provenance, NeMo-Run's experiment folder with its sbatch scripts, executor
+    # configs and job logs) except the user's own env.toml, where the profile's token was written by hand
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "env.toml" and any(s.encode() in p.read_bytes() for s in (SECRET, "tok-test-77", "hf_test_token_1"))]
+    d, job = _job_yaml(tmp_path)
+    assert leaks == [d / "secrets.env"]
+    assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
+    assert (d / "secrets.env").read_text() == f"export HF_TOKEN=hf_test_token_1\nexport MY_SERVICE_TOKEN=tok-test-77\nexport WANDB_API_KEY={SECRET}\n"
+    for out in outs: assert SECRET not in out and "tok-test-77" not in out and "hf_test_token_1" not in out
+    assert job["private_env_vars"] == ["HF_TOKEN", "MY_SERVICE_TOKEN", "WANDB_API_KEY"]
+    assert "export NCCL_DEBUG=WARN" in next((tmp_path / "nemorun_home").rglob("*_sbatch.sh")).read_text()
