@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv demo test check nbtest pytest bench docs readme clean
+.PHONY: venv demo test check nbtest docscheck pytest bench docs readme clean
 
 # Torch first and pinned: the local CPU wheel, so that no other requirement pulls a multi-GB CUDA build.
 $(STAMP): settings.ini setup.py
@@ -37,9 +37,13 @@ nbtest: venv
 pytest: venv
 	$(BIN)/pytest -q tests
 
+# The docs short of the Quarto render: execute the notebooks keeping outputs, nbdev_proc_nbs, nbconvert to HTML, figures present.
+docscheck: venv
+	bash .ci/docs_check.sh
+
 test: venv
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory check && $(MAKE) --no-print-directory nbtest && $(MAKE) --no-print-directory pytest; rc=$$?; \
+	$(MAKE) --no-print-directory check && $(MAKE) --no-print-directory nbtest && $(MAKE) --no-print-directory docscheck && $(MAKE) --no-print-directory pytest; rc=$$?; \
 	echo "make test: exit $$rc after $$(( $$(date +%s) - start )) s"; exit $$rc
 
 bench: venv
@@ -48,11 +52,13 @@ bench: venv
 readme: venv
 	$(BIN)/jupyter nbconvert --to markdown --stdout nbs/index.ipynb --log-level WARN > README.md
 
+# The site: the notebooks executed (outputs and figures kept) under _exec, then nbdev_docs renders it with Quarto into _docs.
 docs: venv
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else \
+	@if command -v quarto >/dev/null; then \
+	  $(BIN)/python .ci/execute_nbs.py nbs _exec --flags slow && $(BIN)/nbdev_docs --path _exec && echo "site: _docs/index.html"; else \
 	  echo "Quarto is not installed, so the site cannot be rendered here. Install it from https://quarto.org/docs/get-started/"; \
 	  echo "and run 'make docs' again. Checking every step short of the render instead:"; \
 	  bash .ci/docs_check.sh; fi
 
 clean:
-	rm -rf _proc _docs output .nemotron
+	rm -rf _proc _exec _docs output .nemotron

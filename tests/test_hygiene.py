@@ -53,3 +53,16 @@ def test_no_module_imports_gpu_or_cluster_libraries():
     mods = _imported_after("\n".join(f"import nemotron_nb.{n}" for n in names))
     bad = sorted(m for m in mods if any(m == g or m.startswith(g + ".") for g in GPU_OR_CLUSTER))
     assert not bad, f"eager imports of {bad[:10]}"
+
+def test_sidebar_lists_every_notebook():
+    "The docs sidebar (nbs/sidebar.yml) lists every notebook, in reading order, and nothing that does not exist."
+    import yaml
+    def entries(items):
+        for it in items:
+            if isinstance(it, str): yield it
+            elif isinstance(it, dict): yield from entries(it.get("contents", []))
+    listed = list(entries(yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]))
+    have = sorted(str(p.relative_to(ROOT / "nbs")) for p in NOTEBOOKS if not p.name.startswith("_"))
+    missing = sorted(set(have) - set(listed))
+    assert not missing, f"nbs/sidebar.yml does not list {missing}: add each under its section"
+    assert not sorted(set(listed) - set(have)), f"nbs/sidebar.yml lists notebooks that do not exist: {sorted(set(listed) - set(have))}"
