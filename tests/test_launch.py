@@ -89,11 +89,7 @@ def test_recipe_resources_are_the_defaults_and_the_command_line_wins(tmp_path):
     r = nemotron("super3", "pretrain", "--batch", "cluster", "--dry-run", "run.env.nodes=8", cwd=tmp_path, env=_env(tmp_path))
     sb = _sbatch(r.stdout, "super3-pretrain-default")
     assert "#SBATCH --nodes=8\n" in sb and "--nnodes 8 --nproc-per-node 8 " in sb
-    # data prep: the recipe asks for 1 node and no GPU, whatever the profile's GPUs
-    r = nemotron("super3", "data", "prep", "pretrain", "-c", "phase1", "--batch", "cluster-4x8", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
-    assert r.returncode == 0, r.stderr
-    sb = _sbatch(r.stdout, "super3-data-prep-phase1")
-    assert "#SBATCH --nodes=1\n" in sb and "gpus-per-node" not in sb and "torchrun" not in sb
+    # (data prep under a GPU profile: 1 node, no GPU, no torchrun; pinned in nbs/31_launch.ipynb)
 
 def test_phases_dry_run_shows_the_afterok_chain(tmp_path):
     _write_env(tmp_path, CLUSTER)
@@ -279,3 +275,14 @@ def test_secrets_only_in_the_0600_file(tmp_path, slurm):
     for out in outs: assert SECRET not in out and "tok-test-77" not in out and "hf_test_token_1" not in out
     assert job["private_env_vars"] == ["HF_TOKEN", "MY_SERVICE_TOKEN", "WANDB_API_KEY"]
     assert "export NCCL_DEBUG=WARN" in next((tmp_path / "nemorun_home").rglob("*_sbatch.sh")).read_text()
+
+def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
+    "executor = \"local\": NeMo-Run's LocalExecutor, torchrun with one worker, the log streamed, the status returned."
+    (tmp_path / "fakebin").mkdir()
+    (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+    _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
+                         f'[here-failing]\nextends = "here"\nenv_vars = {{ FAKE_EXIT = "3" }}\n')
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", "train.train_iters=5", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path)), r.stdout)
+    assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
