@@ -28,8 +28,8 @@ class SplitBlend:
         "The `(prefixes, weights)` pair of megatron-core's `blend` / `blend_per_split`."
         return list(self.prefixes), list(self.weights)
 
-def read_blend(path) -> dict[str, Optional[SplitBlend]]:
-    "The splits of a data-prep `blend.json` (None for an absent or empty split); shards checked to exist."
+def read_blend(path, check_files: bool = True) -> dict[str, Optional[SplitBlend]]:
+    "The splits of a data-prep `blend.json` (None for an absent or empty split); shards checked to exist unless not `check_files`."
     path = Path(path)
     if not path.is_file(): raise ConfigError(f"blend file not found: {path}")
     try: data = json.loads(path.read_text())
@@ -50,7 +50,7 @@ def read_blend(path) -> dict[str, Optional[SplitBlend]]:
             except (TypeError, ValueError): raise ConfigError(f"{path}: {split}[{i}]={w!r} is not a weight (a number before each prefix)") from None
             if w < 0: raise ConfigError(f"{path}: {split}[{i}]={w}: weights must be 0 or more")
             p = Path(str(prefix)); p = p if p.is_absolute() else path.parent / p
-            for ext in (".bin", ".idx"):
+            for ext in (".bin", ".idx") if check_files else ():
                 if not Path(f"{p}{ext}").is_file(): raise ConfigError(f"{path}: {split}[{i + 1}]: shard {p}{ext} not found")
             if w > 0: prefixes.append(str(p)); weights.append(w)
         out[split] = SplitBlend(tuple(prefixes), tuple(weights)) if prefixes else None
