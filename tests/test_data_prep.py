@@ -1,0 +1,152 @@
+"`nemotron <model> data prep pretrain` as a user runs it: in a subprocess, killed and resumed, with bad input, read back by megatron-core."
+import hashlib, json, os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+import pytest
+from conftest import nemotron, BIN
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+
+def _sums(out: Path) -> dict:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((out / "shards").rglob("*")) if p.suffix in (".bin", ".idx")}
+
+def _tmp_files(out: Path) -> list:
+    return sorted(str(p) for p in out.rglob("*.tmp*"))
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    "Both tiny recipes, once, through the CLI in an empty folder (super3 with W&B in offline mode, no account)."
+    cwd = tmp_path_factory.mktemp("tiny")
+    env = {**OFFLINE, "WANDB_PROJECT": "", "WANDB_DIR": str(cwd)}
+    r_nano = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", cwd=cwd, env=env)
+    r_super = nemotron("super3", "data", "prep", "pretrain", "-c", "tiny", cwd=cwd, env={**env, "WANDB_PROJECT": "nemotron-nb-test"})
+    return cwd, {"nano3": r_nano, "super3": r_super}
+
+@pytest.mark.parametrize("model,weights", [("nano3", {"stdlib-code": 0.7, "pydoc-english": 0.3}),
+                                           ("super3", {"stdlib-code": 0.6, "pydoc-english": 0.4})])
+def test_tiny_recipe_shards_equal_the_tokenizer(tiny_runs, model, weights, monkeypatch):
+    "Every document megatron-core reads back is the tokenizer's output for its text plus EOS; every dataset is in every split."
+    from nemotron_nb.config import load_config
+    from nemotron_nb.data_prep import make_plan, _documents
+    from nemotron_nb.indexed import read_documents
+    from nemotron_nb.tokenizer import load_tokenizer
+    from collections import Counter
+    cwd, runs = tiny_runs
+    r = runs[model]
+    assert r.returncode == 0, r.stderr
+    out = cwd / "output" / model / "stage0_pretrain_tiny"
+    meta = json.loads((out / "metadata.json").read_text())
+    assert {k: v["documents"] for k, v in meta["datasets"].items()} == {"stdlib-code": 151, "pydoc-english": 79}
+    assert meta["tokenizer"]["vocab_size"] == 8192 and meta["tokenizer"]["dtype"] == "uint16"
+    monkeypatch.chdir(cwd)  # the config's output_dir is relative to where the command ran
+    plan = make_plan(load_config(model, "tiny", kind="data_prep"))
+    tok = load_tokenizer()
+    assert meta["tokenizer"]["fingerprint"] == tok.fingerprint
+    n_docs = 0
+    for t in plan.tasks:
+        texts = list(_documents(t, Counter()))
+        expected = [ids + [tok.eos_id] for ids in tok.encode(texts)]
+        routes = plan.holdout.route(len(texts))
+        for s in ("train", "valid", "test"):
+            want = [e for e, rt in zip(expected, routes) if rt == s]
+            if want: assert [a.tolist() for a in read_documents(t.prefix(s))] == want
+            n_docs += len(want)
+    assert n_docs == 230
+    blend = json.loads((out / "blend.json").read_text())
+    for s in ("train", "valid", "test"):
+        got = Counter()
+        for w, prefix in zip(blend[s][::2], blend[s][1::2]):
+            assert isinstance(w, str) and not prefix.endswith((".bin", ".idx")) and Path(prefix + ".bin").is_file()
+            got[Path(prefix).parent.name] += float(w)
+        assert got.keys() == weights.keys() and all(abs(got[k] - weights[k]) < 1e-9 for k in weights), (s, got)
+
+def test_megatron_reads_blend_json(tiny_runs):
+    "megatron-core's blend parsing and dataset builder accept blend.json: samples of seq_length+1 tokens per split."
+    from megatron.core.datasets.utils import get_blend_from_list
+    from megatron.core.datasets.blended_megatron_dataset_config import BlendedMegatronDatasetConfig
+    from nemotron_nb.loader import build_datasets
+    cwd, _ = tiny_runs
+    path = cwd / "output" / "nano3" / "stage0_pretrain_tiny" / "blend.json"
+    blend = json.loads(path.read_text())
+    per_split = [get_blend_from_list(blend[s]) for s in ("train", "valid", "test")]
+    assert [len(p[0]) for p in per_split] == [len(blend[s]) // 2 for s in ("train", "valid", "test")]
+    BlendedMegatronDatasetConfig(random_seed=1234, sequence_length=128, blend_per_split=per_split)
+    ds = build_datasets(path, seq_length=128, num_samples={"train": 64, "valid": 8, "test": 8}, vocab_size=8192, cache_dir=cwd / "cache")
+    assert ds["train"][0].shape == (129,) and len(ds["valid"]) >= 8 and int(ds["train"].batch(0, 4).max()) < 8192
+
+def test_artifacts_registered_locally_and_offline(tiny_runs):
+    from nemotron_nb.artifacts import resolve_artifact
+    cwd, _ = tiny_runs
+    reg = cwd / "output" / "artifacts"
+    nano = resolve_artifact("nano3-pretrain-data-tiny:latest", registry=reg)
+    assert nano.path == str(cwd / "output" / "nano3" / "stage0_pretrain_tiny") and Path(nano.path, "blend.json").is_file()
+    assert nano.wandb is None and nano.metadata["total_documents"] == 230 and "stdlib://sources" in nano.inputs
+    sup = resolve_artifact("super3-pretrain-data-tiny", registry=reg)
+    assert sup.wandb["mode"] == "offline" and list((cwd / "wandb").glob(f"offline-run-*-{sup.wandb['run_id']}"))
+
+def test_sigkill_then_rerun_is_byte_identical(tmp_path):
+    "Kill a two-worker run after some shards are done; the rerun finishes the rest, and the shards equal an uninterrupted run's."
+    args = ["nano3", "data", "prep", "pretrain", "-c", "tiny", "num_shards=8"]
+    ref = nemotron(*args, "output_dir=ref", "num_workers=1", cwd=tmp_path, env=OFFLINE)
+    assert ref.returncode == 0, ref.stderr
+    out = tmp_path / "killed"
+    exe = str(BIN / "nemotron")
+    p = subprocess.Popen([exe, *args, f"output_dir={out}", "num_workers=2"], cwd=tmp_path, env={**os.environ, **OFFLINE},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob("shards/*/receipts/*.json"))) < 3 and p.poll() is None: time.sleep(0.01)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    done_before = len(list(out.glob("shards/*/receipts/*.json")))
+    assert 3 <= done_before < 16 and not (out / "blend.json").exists(), done_before  # killed mid-run
+    time.sleep(0.5)  # the workers die with their parent (PR_SET_PDEATHSIG)
+    r = nemotron(*args, f"output_dir={out}", "num_workers=2", cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 0, r.stderr
+    assert f"({done_before} done before, {16 - done_before} to write)" in " ".join(r.stdout.split())
+    assert _sums(out) == _sums(tmp_path / "ref") and len(_sums(out)) == 16 * 3 * 2
+    assert _tmp_files(out) == []
+    receipts = [json.loads(p.read_text()) for p in out.glob("shards/*/receipts/*.json")]
+    assert all(f["sha256"] == hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()
+               for rc in receipts for split in rc["files"].values() for f in split.values())
+
+def test_sample_gets_its_own_folder(tmp_path):
+    r = nemotron("super3", "data", "prep", "pretrain", "-c", "tiny", "--sample", "20", cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "output" / "super3" / "stage0_pretrain_tiny" / "sample-20"
+    meta = json.loads((out / "metadata.json").read_text())
+    assert {k: v["documents"] for k, v in meta["datasets"].items()} == {"stdlib-code": 20, "pydoc-english": 20}
+    assert {k: v["shards"] for k, v in meta["datasets"].items()} == {"stdlib-code": 1, "pydoc-english": 1}
+    assert sorted(os.listdir(tmp_path / "output" / "super3" / "stage0_pretrain_tiny")) == ["sample-20"]
+    assert (tmp_path / "output" / "artifacts" / "super3-pretrain-data-tiny-sample-20" / "latest").read_text() == "v0\n"
+
+def test_bad_rows_are_counted_and_reported(tmp_path):
+    rows = [b'{"text": "fine %d"}' % i for i in range(20)] + [b'{"text": "open', b'{"txt": "x"}', b'{"text": "\\t "}', b'{"text": "\xff"}', b'7']
+    (tmp_path / "d.jsonl").write_bytes(b"\n".join(rows) + b"\n")
+    (tmp_path / "blend.json").write_text(json.dumps({"datasets": [{"name": "mixed", "path": str(tmp_path / "d.jsonl")}]}))
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={tmp_path / 'blend.json'}", "num_shards=4",
+                 "output_dir=out", cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 0, r.stderr
+    assert ("mixed: 5 of 25 rows skipped: empty 1, invalid_utf8 1, malformed_json 1, missing_text_field 1, not_an_object 1"
+            in " ".join(r.stdout.split()))
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())["datasets"]["mixed"]
+    assert (meta["documents"], meta["input_rows"]) == (20, 25)
+
+@pytest.mark.parametrize("args,message", [
+    (["num_shard=3"], "error: unknown key 'num_shard' (did you mean 'num_shards'?) (from the command line)"),
+    (["blend_path=/no/such/blend.json"], "error: blend file not found: /no/such/blend.json"),
+    (["tokenizer.model=./nowhere"], "error: tokenizer.model='./nowhere': no such folder, and not a Hugging Face hub id (org/name)"),
+    (["valid_shards=4", "test_shards=4"], "error: valid_shards=4 + test_shards=4 leave nothing to train on: they must be fewer than the 8 shards of the blend (2 datasets x num_shards=4)"),
+])
+def test_bad_config_exit_2_nothing_written(tmp_path, args, message):
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", *args, cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 2 and r.stderr.strip() == message, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+def test_malformed_and_missing_inputs_exit_2(tmp_path):
+    (tmp_path / "bad.json").write_text('{"datasets": [{"name": "a", "path": "x.jsonl"}')
+    (tmp_path / "gone.json").write_text(json.dumps({"datasets": [{"name": "a", "path": str(tmp_path / "nope.jsonl")}]}))
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={tmp_path / 'bad.json'}", cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: {tmp_path / 'bad.json'}:1:47: malformed JSON (Expecting ',' delimiter)"
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={tmp_path / 'gone.json'}", cwd=tmp_path, env=OFFLINE)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: {tmp_path / 'gone.json'}: dataset 'a': path not found: {tmp_path / 'nope.jsonl'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "gone.json"]
