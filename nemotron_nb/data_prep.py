@@ -160,7 +160,7 @@ def read_rows(sf: SourceFile, text_field: str = "text", row_modulus: int = 1, ro
         if min_doc_chars and len(text) < min_doc_chars: stats["too_short"] += 1; continue
         yield text
 
-# %% ../nbs/13_data_prep.ipynb #85c3fe0a
+# %% ../nbs/13_data_prep.ipynb #733fbf65
 @dataclass(frozen=True)
 class Part:
     "The rows of one source file that go to one shard."
@@ -185,7 +185,7 @@ def assign_parts(files: list[SourceFile], num_shards: int) -> list[list[Part]]:
         shards[i].append(p); loads[i] += p.size
     return [sorted(s, key=lambda p: (p.file.path, p.row_remainder)) for s in shards]
 
-# %% ../nbs/13_data_prep.ipynb #87bbfa12
+# %% ../nbs/13_data_prep.ipynb #77db0805
 PLAN_VERSION = 1
 
 def _sha(obj) -> str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
@@ -226,7 +226,7 @@ class ShardTask:
     @property
     def size(self) -> int: return sum(p.size for p in self.parts)
 
-# %% ../nbs/13_data_prep.ipynb #01259ad2
+# %% ../nbs/13_data_prep.ipynb #d4f948d0
 @dataclass
 class Plan:
     out: Path
@@ -269,7 +269,7 @@ def make_plan(cfg: DataPrepConfig) -> Plan:
                                    cfg.tokenizer.add_eos, cfg.min_doc_chars, cfg.max_doc_tokens, cfg.sample, holdout))
     return Plan(out, entries, files, tasks, tok, holdout)
 
-# %% ../nbs/13_data_prep.ipynb #cd60c3bd
+# %% ../nbs/13_data_prep.ipynb #966c1e70
 BATCH_DOCS, BATCH_CHARS = 512, 1 << 20
 
 def _encode(task: ShardTask, texts: list[str], stats: Counter) -> list[np.ndarray]:
@@ -292,7 +292,7 @@ def _documents(task: ShardTask, stats: Counter) -> Iterator[str]:
             if task.max_docs is not None and n >= task.max_docs: return
             n += 1; yield text
 
-# %% ../nbs/13_data_prep.ipynb #bada75d2
+# %% ../nbs/13_data_prep.ipynb #1dee097f
 def receipt_ok(task: ShardTask) -> Optional[dict]:
     "The receipt of a finished shard if it is valid for `task` (same hash, files present with their sizes), else None."
     try: r = json.loads(task.receipt_path.read_text())
@@ -336,7 +336,7 @@ def process_shard(task: ShardTask, report: Optional[Callable] = None) -> dict:
     write_json_atomic(task.receipt_path, receipt)
     return receipt
 
-# %% ../nbs/13_data_prep.ipynb #a4bcd2a4
+# %% ../nbs/13_data_prep.ipynb #5fc4f753
 def _die_with_parent():
     if sys.platform.startswith("linux"):
         try: ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -356,7 +356,7 @@ def default_workers() -> int:
     "The number of cores this process may use."
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-# %% ../nbs/13_data_prep.ipynb #47ffc3c6
+# %% ../nbs/13_data_prep.ipynb #eb507301
 class _Progress:
     "A rich progress bar: shards done, documents, tokens, tokens/s."
     def __init__(self, total: int, done: int, console=None, disable: bool = False):
@@ -373,7 +373,7 @@ class _Progress:
         rate = self.tokens / max(time.time() - self.start, 1e-9)
         self.bar.update(self.task, advance=shards, docs=self.docs, tokens=self.tokens, rate=rate)
 
-# %% ../nbs/13_data_prep.ipynb #5fc4f753
+# %% ../nbs/13_data_prep.ipynb #e0933499
 def execute(tasks: list[ShardTask], num_workers: int, progress: Optional[_Progress] = None) -> dict[tuple, dict]:
     "Run `tasks` on `num_workers` processes; returns the receipt of each (dataset, index)."
     import multiprocessing as mp
@@ -409,7 +409,7 @@ def execute(tasks: list[ShardTask], num_workers: int, progress: Optional[_Progre
         drain()
     return receipts
 
-# %% ../nbs/13_data_prep.ipynb #e0933499
+# %% ../nbs/13_data_prep.ipynb #e3d15817
 def summarize(plan: Plan, receipts: dict) -> dict:
     "Per-dataset totals from the receipts of every shard of `plan`."
     out = {}
@@ -436,7 +436,7 @@ def pieces_of(plan: Plan, receipts: dict) -> list[Piece]:
     return [Piece(t.dataset, s, t.prefix(s), receipts[(t.dataset, t.index)]["stats"]["splits"][s]["tokens"], weights[t.dataset])
             for t in plan.tasks for s in SPLITS]
 
-# %% ../nbs/13_data_prep.ipynb #31058f94
+# %% ../nbs/13_data_prep.ipynb #1c0988cd
 def summary_table(datasets: dict, title: str = ""):
     "A rich table: one row per dataset (weight, documents, tokens per split, rows skipped)."
     from rich.table import Table
@@ -451,7 +451,7 @@ def summary_table(datasets: dict, title: str = ""):
               *(f"{sum(d['splits'][s]['tokens'] for d in datasets.values()):,}" for s in SPLITS), "")
     return t
 
-# %% ../nbs/13_data_prep.ipynb #1c0988cd
+# %% ../nbs/13_data_prep.ipynb #fa0fea00
 OUTPUT_FILES = ("blend.json", "metadata.json", "plan.json")
 
 class OutputLock:
@@ -494,7 +494,7 @@ def remove_stale(plan: Plan) -> int:
         if p.is_file() and p.suffix in (".bin", ".idx", ".json") and str(p) not in keep: p.unlink(); n += 1
     return n
 
-# %% ../nbs/13_data_prep.ipynb #fa0fea00
+# %% ../nbs/13_data_prep.ipynb #0d72bc04
 def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Optional[str] = None, console=None,
                   progress: bool = True, register: bool = True) -> int:
     "Tokenize the blend of `cfg` into bin/idx shards and a `blend.json`; returns 0 (raises `ConfigError` on bad input)."
