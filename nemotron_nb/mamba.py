@@ -63,9 +63,9 @@ def ssd_sequential(x, dt, A, B, C, D=None, initial_state=None):
 def segsum(a):
     "segsum(a)[..., l, s] = a[s+1] + ... + a[l] for s <= l, -inf above the diagonal: (..., Q) -> (..., Q, Q)."
     Q = a.shape[-1]
-    lower = torch.ones(Q, Q, dtype=torch.bool, device=a.device).tril()
-    a = a[..., :, None].expand(*a.shape, Q).masked_fill(~lower.tril(-1), 0)  # [l, s] = a[l] where l > s
-    return a.cumsum(-2).masked_fill(~lower, -torch.inf)
+    cum = a.double().cumsum(-1)                                               # float64: exact differences
+    diff = (cum[..., :, None] - cum[..., None, :]).to(a.dtype)
+    return diff.masked_fill(~torch.ones(Q, Q, dtype=torch.bool, device=a.device).tril(), -torch.inf)
 
 def ssd_chunked(x, dt, A, B, C, chunk_size: int, D=None, initial_state=None):
     "The chunked SSD scan: same arguments and results as `ssd_sequential`, in O(L) matrix products."

@@ -1,0 +1,88 @@
+"""Forward+backward training step: our NemotronModel vs transformers' NemotronHForCausalLM on the CPU.
+
+Same tiny nano3- and super3-shaped configs (the `nano3-tiny` / `super3-tiny` presets, main stack; the MTP block has no
+Hugging Face counterpart and is timed separately), same weights (`nemotron_nb.hf.to_hf`), same batch. Hugging Face is
+timed with each of its experts implementations (`grouped_mm`, `eager`) and compared against its fastest. Each variant
+step is timed interleaved with the others (best of N, robust to a busy machine); memory is what a training step
+holds at its peak beyond the weights: the tensors autograd saves for the backward pass.
+
+    python bench/model_step.py [--batch 4] [--seq 512] [--steps 5] [--threads 1]
+"""
+import argparse, os, sys, time, warnings
+
+def build(config, variant, threads):
+    "The model of one variant (same seed, same weights) and its step function."
+    warnings.filterwarnings("ignore")
+    import torch
+    from nemotron_nb.config import model_preset
+    from nemotron_nb.model import build_model
+    from nemotron_nb.pattern import parse_pattern
+    if threads: torch.set_num_threads(threads)
+    cfg = model_preset(config)
+    if variant != "ours+mtp":  # compare the main stack only: transformers has no MTP
+        cfg = model_preset(config, hybrid_layer_pattern=parse_pattern(cfg.hybrid_layer_pattern).main)
+    torch.manual_seed(0)
+    model = build_model(cfg).train()
+    if variant.startswith("hf"):
+        from nemotron_nb.hf import to_hf
+        model = to_hf(model).train()
+        model.set_experts_implementation(variant.split(":")[1])
+    return model, cfg
+
+def make_step(model, cfg, batch, seq):
+    import torch
+    ids = torch.randint(0, cfg.vocab_size, (batch, seq + 1), generator=torch.Generator().manual_seed(1))
+    def step():
+        model(input_ids=ids[:, :-1], labels=ids[:, 1:]).loss.backward()
+        model.zero_grad(set_to_none=True)
+    return step
+
+def saved_activation_mib(model, cfg, batch, seq):
+    "MiB of distinct tensor storages autograd keeps for the backward pass (activations; parameters excluded)."
+    import torch
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen = {}
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in params: seen[st.data_ptr()] = st.nbytes()
+        return t
+    ids = torch.randint(0, cfg.vocab_size, (batch, seq + 1), generator=torch.Generator().manual_seed(1))
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = model(input_ids=ids[:, :-1], labels=ids[:, 1:]).loss
+    loss.backward(); model.zero_grad(set_to_none=True)
+    return sum(seen.values()) / 2**20
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--batch", type=int, default=4); p.add_argument("--seq", type=int, default=512)
+    p.add_argument("--steps", type=int, default=5); p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    import platform, torch, transformers
+    torch.set_num_threads(args.threads)
+    print(f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} thread(s), torch {torch.__version__}, "
+          f"transformers {transformers.__version__}; fwd+bwd of {args.batch} x {args.seq} tokens, best of {args.steps} "
+          f"interleaved steps; memory: activations saved for backward")
+    summary = []
+    for config in ("nano3-tiny", "super3-tiny"):
+        variants = ["ours", "hf:grouped_mm", "hf:eager"] + (["ours+mtp"] if config == "super3-tiny" else [])
+        steps, mem = {}, {}
+        for v in variants:
+            model, cfg = build(config, v, args.threads)
+            mem[v] = saved_activation_mib(model, cfg, args.batch, args.seq)
+            steps[v] = make_step(model, cfg, args.batch, args.seq)
+            steps[v]()  # warm-up
+        times = {v: [] for v in variants}
+        for _ in range(args.steps):
+            for v in variants:
+                t = time.perf_counter(); steps[v](); times[v].append(time.perf_counter() - t)
+        best = {v: min(ts) for v, ts in times.items()}
+        for v in variants:
+            print(f"{config:12s} {v:14s} {best[v] * 1e3:8.1f} ms/step  {args.batch * args.seq / best[v]:8.0f} tok/s"
+                  f"  activations {mem[v]:7.1f} MiB")
+        hf = min(("hf:grouped_mm", "hf:eager"), key=best.get)
+        summary.append(f"{config}: ours {best[hf] / best['ours']:.2f}x the tokens/s of NemotronHForCausalLM ({hf}, its "
+                       f"fastest here); activation memory ours/HF {mem['ours'] / mem[hf]:.2f}")
+    print("\n" + "\n".join(summary))
+
+if __name__ == "__main__":
+    main()
