@@ -10,7 +10,8 @@ from .config import ModelConfig, model_preset, ConfigError
 from .pattern import layer_map, param_counts, LAYER_SYMBOLS
 
 # %% auto #0
-__all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure']
+__all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure', 'raw_blend_figure',
+           'blend_shares', 'blend_figure', 'read_metrics', 'tokens_per_iteration', 'loss_figure']
 
 # %% ../nbs/40_plots.ipynb #36ec5b38
 KIND_COLORS = {"mamba": "#4C78A8", "attention": "#F58518", "moe": "#54A24B", "mlp": "#B279A2"}
@@ -64,4 +65,99 @@ def lr_schedule_figure(cfg, title: str | None = None):
     for name, a, b in schedule_phases(cfg):
         fig.add_vrect(x0=a, x1=b, fillcolor=colors.get(name, "#4C78A8"), opacity=0.12, line_width=0,
                       annotation_text=name, annotation_position="top left")
+    return fig
+
+# %% ../nbs/40_plots.ipynb #105cd0cf
+def raw_blend_figure(blend_path, title: str | None = None):
+    "Each dataset's share of a raw blend file, coloured by source."
+    import plotly.graph_objects as go
+    data = json.loads(Path(blend_path).read_text())
+    ds = data.get("datasets", [])
+    total = sum(float(d.get("weight", 1.0)) for d in ds) or 1.0
+    fig = go.Figure()
+    for src in dict.fromkeys(d["path"] for d in ds):
+        sel = [d for d in ds if d["path"] == src]
+        fig.add_trace(go.Bar(x=[d["name"] for d in sel], y=[float(d.get("weight", 1.0)) / total for d in sel],
+                             name=src.replace("hf://", ""), customdata=[[float(d.get("weight", 1.0)), d.get("subset") or ""] for d in sel],
+                             hovertemplate="%{x}<br>weight %{customdata[0]} (%{y:.1%})<br>subset %{customdata[1]}<extra></extra>"))
+    fig.update_layout(title=title or f"{Path(blend_path).name}: {len(ds)} datasets, weights summing to {total:g}",
+                      yaxis=dict(title="share of the mixture", tickformat=".0%"), height=420, xaxis_tickangle=-45,
+                      margin=dict(l=20, r=20, t=50, b=20))
+    return fig
+
+def _dataset_of(prefix: str) -> str:
+    return Path(prefix).parent.name
+
+def blend_shares(data_dir) -> dict:
+    "Per split and dataset: the blend weight share (from blend.json) and the tokens written (from metadata.json)."
+    d = Path(data_dir)
+    blend = json.loads((d / "blend.json").read_text())
+    meta = json.loads((d / "metadata.json").read_text())
+    out = {}
+    for split, items in blend.items():
+        w = {}
+        for weight, prefix in zip(items[::2], items[1::2]): w[_dataset_of(prefix)] = w.get(_dataset_of(prefix), 0.0) + float(weight)
+        total_w = sum(w.values()) or 1.0
+        tokens = {name: m["splits"][split]["tokens"] for name, m in meta["datasets"].items()}
+        total_t = sum(tokens.values()) or 1
+        out[split] = {name: {"weight_share": w.get(name, 0.0) / total_w, "tokens": tokens[name],
+                             "token_share": tokens[name] / total_t} for name in meta["datasets"]}
+    return out
+
+def blend_figure(data_dir, title: str | None = None):
+    "Weight share and real token counts per dataset and split of a data-prep output folder."
+    import plotly.graph_objects as go
+    shares = blend_shares(data_dir)
+    names = list(next(iter(shares.values())))
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="blend weight",
+                         marker_color="#333", hovertemplate="%{x}: weight share %{y:.1%}<extra></extra>"))
+    for split, color in zip(shares, ("#4C78A8", "#F58518", "#54A24B")):
+        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens",
+                             marker_color=color, customdata=[shares[split][n]["tokens"] for n in names],
+                             hovertemplate="%{x}: %{customdata:,} " + split + " tokens (%{y:.1%})<extra></extra>"))
+    meta = json.loads((Path(data_dir) / "metadata.json").read_text())
+    fig.update_layout(barmode="group", title=title or f"{meta.get('artifact', Path(data_dir).name)}: {meta['total_tokens']:,} tokens",
+                      yaxis=dict(title="share", tickformat=".0%"), height=380, margin=dict(l=20, r=20, t=50, b=20))
+    return fig
+
+# %% ../nbs/40_plots.ipynb #4fd1b6a2
+def read_metrics(run_dir) -> tuple[list[dict], list[dict]]:
+    "(train records, validation records) of a run folder's `metrics.jsonl` (a partial last line is ignored)."
+    path = Path(run_dir) / "metrics.jsonl"
+    train, valid = [], []
+    if not path.exists(): return train, valid
+    for line in path.read_text().splitlines():
+        try: r = json.loads(line)
+        except ValueError: continue  # a line being written
+        (valid if r.get("split") == "valid" else train).append(r)
+    return train, valid
+
+def tokens_per_iteration(run_dir) -> int:
+    "Global batch × sequence length of a run, from its `config.yaml`."
+    import yaml
+    cfg = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+    return int(cfg["train"]["global_batch_size"]) * int(cfg["train"]["seq_length"])
+
+def loss_figure(run_dir, x: str = "iteration", title: str | None = None):
+    "Training LM, MTP and aux losses and the validation LM loss of a run, against `iteration` or `tokens`."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    if x not in ("iteration", "tokens"): raise ConfigError(f"x={x!r}: expected 'iteration' or 'tokens'")
+    train, valid = read_metrics(run_dir)
+    scale = tokens_per_iteration(run_dir) if x == "tokens" else 1
+    xs = lambda rs: [r["iteration"] * scale for r in rs]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=xs(train), y=[r["lm_loss"] for r in train], name="train LM loss", mode="lines"))
+    if any(r.get("mtp_loss") for r in train):
+        fig.add_trace(go.Scatter(x=xs(train), y=[r["mtp_loss"] for r in train], name="MTP loss (λ/D-scaled)", mode="lines"))
+    if valid:
+        fig.add_trace(go.Scatter(x=xs(valid), y=[r["lm_loss"] for r in valid], name="valid LM loss", mode="lines+markers"))
+    if any(r.get("aux_loss") for r in train):
+        fig.add_trace(go.Scatter(x=xs(train), y=[r["aux_loss"] for r in train], name="aux loss", mode="lines",
+                                 line=dict(dash="dot")), secondary_y=True)
+        fig.update_yaxes(title_text="aux loss", secondary_y=True, exponentformat="e")
+    last = f", iteration {train[-1]['iteration']}" if train else ""
+    fig.update_layout(title=title or f"{Path(run_dir).name}{last}", height=380, margin=dict(l=20, r=20, t=50, b=20),
+                      xaxis_title="tokens" if x == "tokens" else "iteration", yaxis_title="loss")
     return fig
