@@ -19,7 +19,7 @@ from .moe import MLP, MoE, Experts, TopKRouter
 __all__ = ['OUTPUT_PROJECTIONS', 'Block', 'run_layers', 'MTPBlock', 'shift_left', 'masked_ce', 'ModelOutput', 'NemotronModel',
            'init_weights', 'build_model', 'num_params', 'update_expert_biases']
 
-# %% ../nbs/05_model.ipynb #98439a1d
+# %% ../nbs/05_model.ipynb #1aa9575c
 def _mixer(cfg: ModelConfig, symbol: str) -> nn.Module:
     if symbol == "M": return Mamba2Mixer(cfg)
     if symbol == "*": return Attention(cfg)
@@ -45,7 +45,7 @@ def run_layers(layers, x):
         if isinstance(layer.mixer, MoE): aux = aux + layer.mixer.aux_loss
     return x, aux
 
-# %% ../nbs/05_model.ipynb #c076ad91
+# %% ../nbs/05_model.ipynb #5469d29f
 class MTPBlock(nn.Module):
     "One MTP depth: `final_layernorm(layers(eh_proj([enorm(emb); hnorm(h)])))`."
     def __init__(self, cfg: ModelConfig, pattern: str):
@@ -62,7 +62,7 @@ class MTPBlock(nn.Module):
         u, aux = run_layers(self.layers, u)
         return self.final_layernorm(u), aux
 
-# %% ../nbs/05_model.ipynb #177aeaa7
+# %% ../nbs/05_model.ipynb #3ea90772
 def shift_left(t, k: int):
     "t[:, i + k] at position i; the last k positions are 0."
     return F.pad(t[:, k:], (0, k)) if t.dim() == 2 else F.pad(t[:, k:], (0, 0, 0, k))
@@ -73,7 +73,7 @@ def masked_ce(logits, labels, mask):
     mask = mask.flatten().float()
     return (ce * mask).sum() / mask.sum().clamp(min=1)
 
-# %% ../nbs/05_model.ipynb #3ea90772
+# %% ../nbs/05_model.ipynb #26fd2dfe
 @dataclass
 class ModelOutput:
     "What `NemotronModel.forward` returns."
@@ -84,7 +84,7 @@ class ModelOutput:
     mtp_losses: list = field(default_factory=list)  # unscaled L_k, k = 1..D
     aux_loss: torch.Tensor | None = None  # Σ over MoE layers of the sequence aux loss, × α
 
-# %% ../nbs/05_model.ipynb #665346fb
+# %% ../nbs/05_model.ipynb #d63021eb
 class NemotronModel(nn.Module):
     "The Nemotron 3 hybrid Mamba-2 / attention / MoE language model with optional MTP."
     def __init__(self, cfg: ModelConfig):
@@ -105,7 +105,7 @@ class NemotronModel(nn.Module):
         x, aux = run_layers(self.layers, self.embeddings(input_ids))
         hidden = self.norm_f(x)                                                # h⁰ (b, L, h)
         logits = self.lm_head(hidden)
-        if labels is None: return ModelOutput(logits=logits, aux_loss=aux)
+        if labels is None: return ModelOutput(logits=logits, mtp_loss=aux.new_zeros(()), aux_loss=aux)
         mask = torch.ones_like(labels, dtype=torch.float32) if loss_mask is None else loss_mask.float()
         lm_loss, mtp_losses = masked_ce(logits, labels, mask), []
         for k in range(1, self.mtp_depths + 1):
@@ -117,7 +117,7 @@ class NemotronModel(nn.Module):
         return ModelOutput(logits=logits, loss=lm_loss + mtp_loss + aux, lm_loss=lm_loss, mtp_loss=mtp_loss,
                            mtp_losses=mtp_losses, aux_loss=aux)
 
-# %% ../nbs/05_model.ipynb #26fd2dfe
+# %% ../nbs/05_model.ipynb #47abc7f4
 OUTPUT_PROJECTIONS = ("out_proj", "o_proj", "down_proj", "fc2_latent_proj")
 
 @torch.no_grad()
@@ -133,7 +133,7 @@ def init_weights(model: NemotronModel):
         elif isinstance(mod, RMSNorm): mod.weight.fill_(1.0)
         elif isinstance(mod, Mamba2Mixer): mod.reset_ssm_parameters(); mod.conv1d.reset_parameters()
 
-# %% ../nbs/05_model.ipynb #ca32f932
+# %% ../nbs/05_model.ipynb #7ac9f9ea
 def build_model(cfg: ModelConfig, device="cpu", dtype=torch.float32) -> NemotronModel:
     "Build a `NemotronModel` on `device` in `dtype` (routers and expert biases stay fp32)."
     with torch.device(device): model = NemotronModel(cfg)
@@ -146,7 +146,7 @@ def num_params(model: nn.Module) -> int:
     "The number of parameters (buffers such as the expert bias are not counted)."
     return sum(p.numel() for p in model.parameters())
 
-# %% ../nbs/05_model.ipynb #7931feab
+# %% ../nbs/05_model.ipynb #c425665b
 @torch.no_grad()
 def update_expert_biases(self: NemotronModel) -> torch.Tensor:
     "Update every router's expert bias from its token counts; returns the counts (num_moe_layers, E) before the reset."
