@@ -32,8 +32,9 @@ def build(config, variant, threads):
 def make_step(model, cfg, batch, seq):
     import torch
     ids = torch.randint(0, cfg.vocab_size, (batch, seq + 1), generator=torch.Generator().manual_seed(1))
-    def step():
-        model(input_ids=ids[:, :-1], labels=ids[:, 1:]).loss.backward()
+    hf = not hasattr(model, "update_expert_biases")
+    def step():  # transformers shifts the labels itself; ours takes the next tokens
+        (model(input_ids=ids[:, :-1], labels=ids[:, :-1]) if hf else model(ids[:, :-1], labels=ids[:, 1:])).loss.backward()
         model.zero_grad(set_to_none=True)
     return step
 
@@ -48,9 +49,33 @@ def saved_activation_mib(model, cfg, batch, seq):
         return t
     ids = torch.randint(0, cfg.vocab_size, (batch, seq + 1), generator=torch.Generator().manual_seed(1))
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = model(input_ids=ids[:, :-1], labels=ids[:, 1:]).loss
+        loss = model(input_ids=ids[:, :-1], labels=ids[:, 1:]).loss  # (shift conventions do not change the memory)
     loss.backward(); model.zero_grad(set_to_none=True)
     return sum(seen.values()) / 2**20
+
+def breakdown(config, batch, seq, reps=5):
+    "Where the time goes: fwd+bwd of each kind of layer and of the LM head + loss, ours vs HF (grouped_mm), same weights."
+    import torch
+    import torch.nn.functional as F
+    ours, cfg = build(config, "ours", 0)
+    hf, _ = build(config, "hf:grouped_mm", 0)
+    x = torch.randn(batch, seq, cfg.hidden_size, requires_grad=True)
+    labels = torch.randint(0, cfg.vocab_size, (batch * seq,))
+    def fb(f):
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter(); f().square().mean().backward(); ts.append(time.perf_counter() - t)
+        return min(ts)
+    rows = []
+    for sym, kind in (("M", "Mamba-2 layer"), ("E", "MoE layer"), ("*", "attention layer")):
+        i = ours.cfg.hybrid_layer_pattern.index(sym)
+        a, b = ours.layers[i], hf.model.layers[i]
+        rows.append((kind, fb(lambda: a(x)), fb(lambda: b(x)), ours.cfg.hybrid_layer_pattern.count(sym)))
+    head = lambda m: lambda: F.cross_entropy(m(x).flatten(0, 1).float(), labels)
+    rows.append(("LM head + loss", fb(head(ours.lm_head)), fb(head(hf.lm_head)), 1))
+    print(f"\nwhere the time goes ({config}, fwd+bwd, best of {reps}, ms):  kind, ours, HF, ours/HF speed, count per model")
+    for kind, t_ours, t_hf, n in rows:
+        print(f"  {kind:16s} {t_ours * 1e3:7.1f} {t_hf * 1e3:7.1f}   {t_hf / t_ours:4.2f}x   x{n}")
 
 def main():
     p = argparse.ArgumentParser()
@@ -82,6 +107,8 @@ def main():
         hf = min(("hf:grouped_mm", "hf:eager"), key=best.get)
         summary.append(f"{config}: ours {best[hf] / best['ours']:.2f}x the tokens/s of NemotronHForCausalLM ({hf}, its "
                        f"fastest here); activation memory ours/HF {mem['ours'] / mem[hf]:.2f}")
+    breakdown("nano3-tiny", args.batch, args.seq)
+    breakdown("super3-tiny", args.batch, args.seq)
     print("\n" + "\n".join(summary))
 
 if __name__ == "__main__":
