@@ -2,7 +2,7 @@
 
 One Mamba-2 layer's scan at nano3's per-head sizes (head dim 64, state 128, chunk 128) with 8 heads in 2 groups, for
 L = 512 ... 8192. Prints both times, their ratio, and the chunked time per token: constant per token means the chunked
-scan grows linearly with L (its only super-linear part, the chunk-to-chunk mixing, is (L/128)² tiny products).
+scan grows linearly with L (every step of it is per chunk: the products inside a chunk and one state update per chunk).
 
     python bench/ssd_scan.py [--threads 1] [--reps 3]
 """

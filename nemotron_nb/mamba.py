@@ -84,16 +84,19 @@ def ssd_chunked(x, dt, A, B, C, chunk_size: int, D=None, initial_state=None):
     y = ((Cc @ Bc.transpose(-1, -2)) * decay) @ X                             # (b, G, r, c, Q, P)
     # 2. the state each chunk produces from its own inputs: decay from s to the chunk end is the last row
     states = (Bc * decay[..., -1, :, None]).transpose(-1, -2) @ X             # (b, G, r, c, N, P)
-    # 3. inter-chunk recurrence over chunk totals; S_in[c] is the state entering chunk c
-    S0 = states.new_zeros(states[:, :, :, :1].shape) if initial_state is None else \
-        initial_state.view(b, G, r, 1, P, N).transpose(-1, -2)
-    states = torch.cat([S0, states], 3)                                       # (b, G, r, c + 1, N, P)
-    chunk_decay = torch.exp(segsum(F.pad(a_cum[..., -1], (1, 0))))            # (b, G, r, c + 1, c + 1)
-    S_in = (chunk_decay @ states.flatten(-2)).unflatten(-1, (N, P))           # (b, G, r, c + 1, N, P)
+    # 3. inter-chunk recurrence, one step per chunk: S_in[c + 1] = exp(Σ_chunk c a) S_in[c] + states[c]
+    S = states.new_zeros(states[:, :, :, 0].shape) if initial_state is None else \
+        initial_state.view(b, G, r, P, N).transpose(-1, -2)                  # (b, G, r, N, P)
+    chunk_decay = torch.exp(a_cum[..., -1])                                   # (b, G, r, c)
+    S_in = []
+    for j in range(c):
+        S_in.append(S)
+        S = chunk_decay[..., j, None, None] * S + states[:, :, :, j]
+    S_in = torch.stack(S_in, 3)                                               # (b, G, r, c, N, P)
     # 4. the entering state read out by C, decayed to each position
-    y = y + (Cc @ S_in[:, :, :, :-1]) * torch.exp(a_cum)[..., None]
+    y = y + (Cc @ S_in) * torch.exp(a_cum)[..., None]
     y = y.permute(0, 3, 4, 1, 2, 5).reshape(b, c * Q, H, P)[:, :L]
-    final = S_in[:, :, :, -1].transpose(-1, -2).reshape(b, H, P, N)
+    final = S.transpose(-1, -2).reshape(b, H, P, N)
     return (y if D is None else y + D[:, None] * x[:, :L]), final
 
 # %% ../nbs/02_mamba.ipynb #55674253
