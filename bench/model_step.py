@@ -3,8 +3,9 @@
 Same tiny nano3- and super3-shaped configs (the `nano3-tiny` / `super3-tiny` presets, main stack; the MTP block has no
 Hugging Face counterpart and is timed separately), same weights (`nemotron_nb.hf.to_hf`), same batch. Hugging Face is
 timed with each of its experts implementations (`grouped_mm`, `eager`) and compared against its fastest. Each variant
-step is timed interleaved with the others (best of N, robust to a busy machine); memory is what a training step
-holds at its peak beyond the weights: the tensors autograd saves for the backward pass.
+step is timed interleaved with the others (best of N, robust to a busy machine). Memory: the peak of the CPU
+allocator's live bytes during one step beyond the weights (from the torch profiler's memory events), and the part of it
+that autograd saves for the backward pass.
 
     python bench/model_step.py [--batch 4] [--seq 512] [--steps 5] [--threads 1]
 """
@@ -77,6 +78,16 @@ def breakdown(config, batch, seq, reps=5):
     for kind, t_ours, t_hf, n in rows:
         print(f"  {kind:16s} {t_ours * 1e3:7.1f} {t_hf * 1e3:7.1f}   {t_hf / t_ours:4.2f}x   x{n}")
 
+def peak_step_mib(step):
+    "Peak of the CPU allocator's live bytes during one step, above what was live before it (torch profiler events)."
+    import torch
+    from torch.profiler import profile, ProfilerActivity
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: step()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    live = peak = 0
+    for _, nbytes in events: live += nbytes; peak = max(peak, live)
+    return peak / 2**20
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=4); p.add_argument("--seq", type=int, default=512)
@@ -86,16 +97,17 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} thread(s), torch {torch.__version__}, "
           f"transformers {transformers.__version__}; fwd+bwd of {args.batch} x {args.seq} tokens, best of {args.steps} "
-          f"interleaved steps; memory: activations saved for backward")
+          f"interleaved steps; peak: allocator high-water mark of a step; activations: saved for backward")
     summary = []
     for config in ("nano3-tiny", "super3-tiny"):
         variants = ["ours", "hf:grouped_mm", "hf:eager"] + (["ours+mtp"] if config == "super3-tiny" else [])
-        steps, mem = {}, {}
+        steps, mem, act = {}, {}, {}
         for v in variants:
             model, cfg = build(config, v, args.threads)
-            mem[v] = saved_activation_mib(model, cfg, args.batch, args.seq)
+            act[v] = saved_activation_mib(model, cfg, args.batch, args.seq)
             steps[v] = make_step(model, cfg, args.batch, args.seq)
             steps[v]()  # warm-up
+            mem[v] = peak_step_mib(steps[v])
         times = {v: [] for v in variants}
         for _ in range(args.steps):
             for v in variants:
@@ -103,10 +115,10 @@ def main():
         best = {v: min(ts) for v, ts in times.items()}
         for v in variants:
             print(f"{config:12s} {v:14s} {best[v] * 1e3:8.1f} ms/step  {args.batch * args.seq / best[v]:8.0f} tok/s"
-                  f"  activations {mem[v]:7.1f} MiB")
+                  f"  peak {mem[v]:6.1f} MiB  (activations {act[v]:6.1f} MiB)")
         hf = min(("hf:grouped_mm", "hf:eager"), key=best.get)
         summary.append(f"{config}: ours {best[hf] / best['ours']:.2f}x the tokens/s of NemotronHForCausalLM ({hf}, its "
-                       f"fastest here); activation memory ours/HF {mem['ours'] / mem[hf]:.2f}")
+                       f"fastest here); peak memory ours/HF {mem['ours'] / mem[hf]:.2f}")
     breakdown("nano3-tiny", args.batch, args.seq)
     breakdown("super3-tiny", args.batch, args.seq)
     print("\n" + "\n".join(summary))
