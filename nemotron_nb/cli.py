@@ -166,9 +166,10 @@ def describe(model: str, st: Stage, cfg, args: Args) -> str:
     "One paragraph on what the command would do."
     where = f"through NeMo-Run with profile {args.run or args.batch!r} ({'attached' if args.run else 'detached'})" if (args.run or args.batch) else "locally, in this process"
     if st.kind == "data_prep":
+        from nemotron_nb.data_prep import artifact_name
         return (f"would run: {model} data prep {where}: blend {cfg.blend_path} -> {cfg.output_dir}"
                 + (f"/sample-{cfg.sample}" if cfg.sample else "") + f", {cfg.num_shards if not cfg.sample else 1} shard(s) per dataset, "
-                f"tokenizer {cfg.tokenizer.model}, artifact {model}-pretrain-data" + ("" if cfg.config_name == "default" else f"-{cfg.config_name}"))
+                f"tokenizer {cfg.tokenizer.model}, artifact {artifact_name(model, cfg)}")
     return (f"would run: {model} pretraining {where}, backend {cfg.backend}: {cfg.train.train_iters} iterations of "
             f"{cfg.train.global_batch_size} x {cfg.train.seq_length} tokens, data {cfg.data.blend_path or cfg.run.data}, "
             f"checkpoints {cfg.checkpoint.save}")

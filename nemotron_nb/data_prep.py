@@ -21,8 +21,9 @@ from .blend import BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_js
 # %% auto #0
 __all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'OUTPUT_FILES', 'SourceFile',
            'list_source_files', 'read_rows', 'Part', 'assign_parts', 'output_folder', 'artifact_name', 'ShardTask',
-           'Plan', 'make_plan', 'receipt_ok', 'process_shard', 'default_workers', 'execute', 'summarize', 'pieces_of',
-           'summary_table', 'OutputLock', 'remove_temp_files', 'clear_outputs', 'remove_stale', 'run_data_prep']
+           'Plan', 'make_plan', 'receipt_ok', 'process_shard', 'default_workers', 'ShardError', 'execute', 'summarize',
+           'pieces_of', 'summary_table', 'OutputLock', 'remove_temp_files', 'clear_outputs', 'remove_stale',
+           'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
 TEXT_EXTS = (".jsonl", ".json", ".parquet", ".txt")
@@ -374,6 +375,9 @@ class _Progress:
         self.bar.update(self.task, advance=shards, docs=self.docs, tokens=self.tokens, rate=rate)
 
 # %% ../nbs/13_data_prep.ipynb #e0933499
+class ShardError(RuntimeError):
+    "A shard failed for a reason other than bad input (a full disk, a crashed worker); a rerun resumes after it."
+
 def execute(tasks: list[ShardTask], num_workers: int, progress: Optional[_Progress] = None) -> dict[tuple, dict]:
     "Run `tasks` on `num_workers` processes; returns the receipt of each (dataset, index)."
     import multiprocessing as mp
@@ -382,7 +386,9 @@ def execute(tasks: list[ShardTask], num_workers: int, progress: Optional[_Progre
     receipts, tasks = {}, sorted(tasks, key=lambda t: (-t.size, t.dataset, t.index))
     if num_workers <= 1 or len(tasks) <= 1:
         for t in tasks:
-            receipts[(t.dataset, t.index)] = process_shard(t, report)
+            try: receipts[(t.dataset, t.index)] = process_shard(t, report)
+            except (ConfigError, KeyboardInterrupt): raise
+            except Exception as e: raise ShardError(f"shard {t.index} of dataset {t.dataset!r} failed: {type(e).__name__}: {e}") from e
             if progress: progress.add(0, 0, shards=1)
         return receipts
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
@@ -401,7 +407,10 @@ def execute(tasks: list[ShardTask], num_workers: int, progress: Optional[_Progre
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 drain()
                 for f in done:
-                    t = futures[f]; receipts[(t.dataset, t.index)] = f.result()
+                    t = futures[f]
+                    try: receipts[(t.dataset, t.index)] = f.result()
+                    except ConfigError: raise
+                    except Exception as e: raise ShardError(f"shard {t.index} of dataset {t.dataset!r} failed: {type(e).__name__}: {e}") from e
                     if progress: progress.add(0, 0, shards=1)
         except BaseException:
             for f in pending: f.cancel()
@@ -512,9 +521,13 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
         workers = max(1, min(cfg.num_workers or default_workers(), len(pending) or 1))
         console.print(f"{model} data prep ({cfg.config_name}): {len(plan.entries)} datasets, {len(plan.tasks)} shards "
                       f"({len(receipts)} done before, {len(pending)} to write) with {workers} worker(s), "
-                      f"tokenizer {cfg.tokenizer.model} ({plan.tokenizer.vocab_size:,} tokens) -> {out}")
-        with _Progress(len(plan.tasks), len(receipts), console=console, disable=not progress or not pending) as bar:
-            receipts.update(execute(pending, workers, bar))
+                      f"tokenizer {cfg.tokenizer.model} ({plan.tokenizer.vocab_size:,} tokens) -> {out}", markup=False)
+        try:
+            with _Progress(len(plan.tasks), len(receipts), console=console, disable=not progress or not pending) as bar:
+                receipts.update(execute(pending, workers, bar))
+        except ShardError as e:
+            console.print(f"error: {e} (finished shards are kept: rerun to resume)", markup=False)
+            return 1
         remove_temp_files(out); remove_stale(plan)
         datasets = summarize(plan, receipts)
         blend = make_blend_json(pieces_of(plan, receipts))
@@ -542,5 +555,5 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
         from nemotron_nb.artifacts import register_artifact
         inputs = [e.path for e in plan.entries] + [plan.tokenizer.name]
         art = register_artifact(name, "PretrainBlendsArtifact", str(out), {k: v for k, v in meta.items() if k != "config"}, inputs=inputs)
-        console.print(f"registered {art.name}:v{art.version} -> {art.path}/blend.json")
+        console.print(f"registered {art.name}:v{art.version} -> {art.path}/blend.json", markup=False)
     return 0

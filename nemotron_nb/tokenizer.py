@@ -125,6 +125,8 @@ def optimal_dtype(vocab_size: int):
     return np.uint16 if vocab_size < 65500 else np.int32
 
 # %% ../nbs/10_tokenizer.ipynb #99e2d24f
+_BACKENDS: dict = {}  # (path, fingerprint) -> tokenizers.Tokenizer, per process
+
 @dataclass
 class TextTokenizer:
     "A Hugging Face fast tokenizer as data prep uses it."
@@ -141,10 +143,13 @@ class TextTokenizer:
 
     @property
     def backend(self):
-        "The `tokenizers.Tokenizer` (loaded on first use, so that a `TextTokenizer` pickles cheaply to worker processes)."
+        "The `tokenizers.Tokenizer`, loaded once per process (a `TextTokenizer` pickles cheaply to worker processes)."
         if self._tok is None:
-            from tokenizers import Tokenizer
-            self._tok = Tokenizer.from_file(str(Path(self.path) / "tokenizer.json"))
+            key = (self.path, self.fingerprint)
+            if key not in _BACKENDS:
+                from tokenizers import Tokenizer
+                _BACKENDS[key] = Tokenizer.from_file(str(Path(self.path) / "tokenizer.json"))
+            self._tok = _BACKENDS[key]  # shared by every task a worker runs, with its warm cache of merged words
         return self._tok
 
     def encode(self, texts: list[str]) -> list[list[int]]:
