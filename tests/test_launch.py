@@ -131,24 +131,20 @@ def test_launch_does_not_import_nemo_run():
 
 # ---------------------------------------------------------------------------------------------- a real Slurm
 
-def _slurm_up() -> bool:
-    return subprocess.run(["bash", str(SLURM_SCRIPT), "status"], capture_output=True).returncode == 0
-
 @pytest.fixture(scope="module")
 def slurm():
-    "A running one-node Slurm with accounting; started here and stopped at the end (unless it was already up)."
-    if _slurm_up():
-        yield; return
+    "A running one-node Slurm with accounting, started here and stopped at the end (unless another test run still uses it)."
     if os.geteuid() != 0 and not shutil.which("sudo"):
         pytest.skip("Slurm cannot start here: tests/slurm/local_slurm.sh needs root (or sudo) to install and start the daemons")
+    env = {**os.environ, "LOCAL_SLURM_USER": str(os.getpid())}
     t0 = time.time()
-    r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True, timeout=600, env=env)
     if r.returncode != 0:
-        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True)
+        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, env=env)
         pytest.skip(f"Slurm cannot start here: local_slurm.sh start exited {r.returncode}: {r.stderr.strip()[-400:]}")
     print(f"\nlocal Slurm up in {time.time() - t0:.1f} s")
     try: yield
-    finally: subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120)
+    finally: subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120, env=env)
 
 FAKE_STAGE = """#!/bin/bash
 # stands in for the stage inside the job: prints what it got, a few steps, exits with $FAKE_EXIT
@@ -286,3 +282,41 @@ def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path)), r.stdout)
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
+
+# ---------------------------------------------------------------------------------------------- the real stages on Slurm
+
+def _tree(root: Path, pattern="*") -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob(pattern)) if p.is_file()}
+
+@pytest.fixture(scope="module")
+def local_tiny_data(tmp_path_factory):
+    "The tiny nano3 data prep run once locally (shared by the tests below): its output folder."
+    pytest.importorskip("nemotron_nb.data_prep", reason="nemotron_nb.data_prep is not on this branch yet")
+    d = tmp_path_factory.mktemp("local_data")
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", cwd=d, env=_env(d))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    return d / "output" / "nano3" / "stage0_pretrain_tiny"
+
+def test_data_prep_through_slurm_makes_the_same_shards_and_a_rerun_redoes_only_missing_ones(tmp_path, slurm, local_tiny_data):
+    _local_slurm_env(tmp_path, fake=False)
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "local-slurm", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "nano3-data-prep-tiny: SUCCEEDED" in r.stdout and "1,170,283 tokens" in r.stdout  # its summary, streamed
+    out = tmp_path / "output" / "nano3" / "stage0_pretrain_tiny"
+    for pat in ("*.bin", "*.idx"):
+        ours, theirs = _tree(out / "shards", pat), _tree(local_tiny_data / "shards", pat)
+        assert len(ours) == 24 and ours == theirs  # 2 datasets x 4 shards x train/valid/test, byte for byte
+    assert (out / "blend.json").read_text().replace(str(out), "OUT") == \
+           (local_tiny_data / "blend.json").read_text().replace(str(local_tiny_data), "OUT")
+    # lose one shard (its files and receipt); a rerun through Slurm writes only that one again
+    shard = out / "shards" / "stdlib-code"
+    for p in [*shard.glob("*_000002.*"), shard / "receipts" / "shard_000002.json"]: p.unlink()
+    before = {p: p.stat().st_mtime_ns for p in (out / "shards").rglob("*.bin")}
+    time.sleep(0.05)
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--batch", "local-slurm", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    job_id = re.search(r"submitted nano3-data-prep-tiny: job (\d+)", r.stdout).group(1)
+    assert _wait_state(job_id) == "COMPLETED"
+    after = {p: p.stat().st_mtime_ns for p in (out / "shards").rglob("*.bin")}
+    assert {p for p in after if after[p] != before.get(p)} == {shard / f"{s}_000002.bin" for s in ("train", "valid", "test")}
+    assert _tree(out / "shards", "*.bin") == _tree(local_tiny_data / "shards", "*.bin")

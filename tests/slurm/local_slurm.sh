@@ -5,6 +5,10 @@
 #   tests/slurm/local_slurm.sh start     install if needed, write the configs, start the daemons, wait until the node is idle
 #   tests/slurm/local_slurm.sh status    exit 0 when the node answers and is idle or busy
 #   tests/slurm/local_slurm.sh stop      stop the daemons this script started, by the pids in their pid files
+#   tests/slurm/local_slurm.sh stop --force   stop them even if another user of this script still needs them
+#
+# Several test runs may share the one Slurm of a machine: `start` registers its caller ($LOCAL_SLURM_USER, default the
+# calling process) and `stop` stops the daemons only when no other registered caller is still alive.
 #
 # Runs as root (or through sudo). No systemd needed: the daemons are started by hand. The node is this host
 # (`hostname -s`) with all its cores in partition `debug`, cluster `localcluster`. It refuses to overwrite a
@@ -17,7 +21,10 @@ CONF=/etc/slurm/slurm.conf
 DBDCONF=/etc/slurm/slurmdbd.conf
 PIDS=(/run/slurmd.pid /run/slurmctld.pid /run/slurmdbd.pid /run/munge/munged.pid /run/mysqld/mysqld.pid)
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+USERS=/run/local_slurm.users
+CALLER=${LOCAL_SLURM_USER:-$PPID}
 log() { echo "local_slurm: $*" >&2; }
+lock() { $SUDO mkdir -p $USERS; exec 9>>$USERS/.lock; flock 9; }  # one start/stop at a time (daemons get 9>&-)
 
 install() {
   if command -v slurmctld >/dev/null && command -v slurmdbd >/dev/null && command -v munged >/dev/null && command -v mariadbd >/dev/null; then
@@ -93,22 +100,22 @@ start() {
   $SUDO chown munge:munge /run/munge /var/log/munge /var/lib/munge
   [ -f /etc/munge/munge.key ] || { $SUDO dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none;
                                    $SUDO chown munge:munge /etc/munge/munge.key; $SUDO chmod 400 /etc/munge/munge.key; }
-  alive /run/munge/munged.pid || $SUDO runuser -u munge -- /usr/sbin/munged
+  alive /run/munge/munged.pid || $SUDO runuser -u munge -- /usr/sbin/munged 9>&-
   # MariaDB for slurmdbd (the data folder comes from the package; create it if a minimal install skipped it)
   $SUDO chown mysql:mysql /run/mysqld
   [ -d /var/lib/mysql/mysql ] || $SUDO mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
   if ! alive /run/mysqld/mysqld.pid; then
     $SUDO bash -c 'nohup /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 --pid-file=/run/mysqld/mysqld.pid \
-      --socket=/run/mysqld/mysqld.sock >/var/log/slurm/mariadb.log 2>&1 &'
+      --socket=/run/mysqld/mysqld.sock >/var/log/slurm/mariadb.log 2>&1 &' 9>&-
   fi
   wait_for 30 MariaDB $SUDO mariadb -e "select 1"
   $SUDO mariadb -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurm-local-test';
                     GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
-  alive /run/slurmdbd.pid || $SUDO /usr/sbin/slurmdbd
+  alive /run/slurmdbd.pid || $SUDO /usr/sbin/slurmdbd 9>&-
   wait_for 30 slurmdbd $SUDO sacctmgr -n -P list cluster format=cluster
   $SUDO sacctmgr -n -P list cluster format=cluster | grep -qx localcluster || $SUDO sacctmgr -i add cluster localcluster >/dev/null
-  alive /run/slurmctld.pid || $SUDO /usr/sbin/slurmctld
-  alive /run/slurmd.pid || $SUDO /usr/sbin/slurmd
+  alive /run/slurmctld.pid || $SUDO /usr/sbin/slurmctld 9>&-
+  alive /run/slurmd.pid || $SUDO /usr/sbin/slurmd 9>&-
   wait_for 60 "the node to be idle" status
   log "up: node $H, partition debug, $CPUS CPUs, accounting through slurmdbd"
 }
@@ -129,10 +136,17 @@ stop() {  # all at once (each takes ~2 s to exit), then wait; SIGKILL after 15 s
   log "stopped"
 }
 
+others() {  # registered callers other than this one that are still alive
+  local f pid; for f in "$USERS"/*; do [ -e "$f" ] || continue; pid=$(basename "$f")
+    if [ "$pid" != "$CALLER" ] && kill -0 "$pid" 2>/dev/null; then echo "$pid"; else [ "$pid" = "$CALLER" ] || $SUDO rm -f "$f"; fi
+  done; }
+
 case "${1:-}" in
   install) install ;;
-  start) start ;;
-  stop) stop ;;
+  start) lock; start; $SUDO touch "$USERS/$CALLER" ;;
+  stop) lock; $SUDO rm -f "$USERS/$CALLER"
+        busy=$(others | tr '\n' ' ')
+        if [ -n "$busy" ] && [ "${2:-}" != "--force" ]; then log "still used by process(es) $busy: left running"; else stop; fi ;;
   status) if status; then echo "up: $(sinfo -h -o '%P %T %D' | head -1)"; else echo "down"; exit 1; fi ;;
   *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
 esac
