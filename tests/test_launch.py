@@ -54,8 +54,9 @@ def _sbatch(out: str, task: str) -> str:
 
 def test_dry_run_super3_four_nodes_pins_the_sbatch_script(tmp_path):
     "super3 phase 1 on 4 nodes x 8 GPUs (TP 4, EP 8): every resource field of the sbatch script and the torchrun line."
+    "The profile [cluster] sets no nodes or GPUs: the recipe's 4 x 8 apply (the original fell back to 1 node, issue #345)."
     _write_env(tmp_path, CLUSTER)
-    r = nemotron("super3", "pretrain", "-c", "phase1", "--batch", "cluster-4x8", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    r = nemotron("super3", "pretrain", "-c", "phase1", "--batch", "cluster", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "  tensor_model_parallel_size: 4\n" in r.stdout and "  expert_model_parallel_size: 8\n" in r.stdout
     sb = _sbatch(r.stdout, "super3-pretrain-phase1")
@@ -79,16 +80,13 @@ def test_dry_run_super3_four_nodes_pins_the_sbatch_script(tmp_path):
     assert "nothing written, nothing submitted" in r.stdout
     assert _files(tmp_path) == ["env.toml"]
 
-def test_recipe_resources_are_the_defaults_and_the_command_line_wins(tmp_path):
-    "The profile [cluster] sets no nodes or GPUs: the recipe's 4 x 8 apply (issue #345); run.env.nodes=8 overrides."
+def test_the_command_line_wins_over_recipe_and_profile(tmp_path):
+    "[cluster-4x8] and the recipe both say 4 nodes; run.env.nodes=8 on the command line wins."
     _write_env(tmp_path, CLUSTER)
-    r = nemotron("super3", "pretrain", "--batch", "cluster", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    r = nemotron("super3", "pretrain", "--batch", "cluster-4x8", "--dry-run", "run.env.nodes=8", cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0, r.stderr
     sb = _sbatch(r.stdout, "super3-pretrain-default")
-    assert "#SBATCH --nodes=4\n" in sb and "#SBATCH --gpus-per-node=8\n" in sb and "--nnodes 4 --nproc-per-node 8 " in sb
-    r = nemotron("super3", "pretrain", "--batch", "cluster", "--dry-run", "run.env.nodes=8", cwd=tmp_path, env=_env(tmp_path))
-    sb = _sbatch(r.stdout, "super3-pretrain-default")
-    assert "#SBATCH --nodes=8\n" in sb and "--nnodes 8 --nproc-per-node 8 " in sb
+    assert "#SBATCH --nodes=8\n" in sb and "#SBATCH --gpus-per-node=8\n" in sb and "--nnodes 8 --nproc-per-node 8 " in sb
     # (data prep under a GPU profile: 1 node, no GPU, no torchrun; pinned in nbs/31_launch.ipynb)
 
 def test_phases_dry_run_shows_the_afterok_chain(tmp_path):
