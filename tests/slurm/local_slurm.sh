@@ -105,14 +105,14 @@ start() {
   $SUDO chown mysql:mysql /run/mysqld
   [ -d /var/lib/mysql/mysql ] || $SUDO mariadb-install-db --user=mysql --datadir=/var/lib/mysql >/dev/null
   if ! alive /run/mysqld/mysqld.pid; then
-    $SUDO bash -c 'nohup /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 --pid-file=/run/mysqld/mysqld.pid \
+    $SUDO bash -c 'nohup /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 --innodb-use-native-aio=0 --pid-file=/run/mysqld/mysqld.pid \
       --socket=/run/mysqld/mysqld.sock >/var/log/slurm/mariadb.log 2>&1 &' 9>&-
   fi
-  wait_for 30 MariaDB $SUDO mariadb -e "select 1"
+  wait_for 90 MariaDB $SUDO mariadb -e "select 1"
   $SUDO mariadb -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurm-local-test';
                     GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost'; FLUSH PRIVILEGES;"
   alive /run/slurmdbd.pid || $SUDO /usr/sbin/slurmdbd 9>&-
-  wait_for 30 slurmdbd $SUDO sacctmgr -n -P list cluster format=cluster
+  wait_for 60 slurmdbd $SUDO sacctmgr -n -P list cluster format=cluster
   $SUDO sacctmgr -n -P list cluster format=cluster | grep -qx localcluster || $SUDO sacctmgr -i add cluster localcluster >/dev/null
   alive /run/slurmctld.pid || $SUDO /usr/sbin/slurmctld 9>&-
   alive /run/slurmd.pid || $SUDO /usr/sbin/slurmd 9>&-
