@@ -166,9 +166,10 @@ def job_command(model: str, stage, args, config: str | None = None, extra=()) ->
     if getattr(args, "force", False): cmd.append("--force")
     return [*cmd, *args.overrides, *extra]
 
-def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: str | None = None) -> str:
-    "The shell script each task of the job runs."
-    lines = [f"export PATH={shlex.quote(path_prefix)}:$PATH"] if path_prefix else []
+def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: str | None = None, secrets_file=None) -> str:
+    "The shell script each task of the job runs (`secrets_file`: sourced first, where no sbatch script can do it)."
+    lines = [source_secrets_line(secrets_file)] if secrets_file else []
+    lines += [f"export PATH={shlex.quote(path_prefix)}:$PATH"] if path_prefix else []
     lines += [*(res.get("startup_commands") or [])]  # after PATH: a profile's setup may put its own tools first
     if workdir: lines.append(f"cd {shlex.quote(workdir)}")
     lines.append("exec " + " ".join(shlex.quote(c) for c in command))
@@ -367,12 +368,18 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
         venv_bin = str(Path(sys.executable).parent)
         setup = ([f"export PATH={shlex.quote(venv_bin)}:$PATH"] if local_fs else []) + ([source_secrets_line(sec_file)] if secret else [])
         spec = executor_spec(res, stage.kind, mode, plain, setup if res["executor"] == "slurm" else ())
-        if res["executor"] != "slurm" and secret:
-            spec["kwargs"]["env_vars"] = {**spec["kwargs"]["env_vars"], **{k: "<from the secrets file>" for k in secret}}
-            spec["secret_env"] = sorted(secret)
+        script_secrets = None
+        if secret and res["executor"] in ("local", "docker"):  # the task script sources the file (docker: mounted read-only)
+            script_secrets = str(secrets_path)
+            if res["executor"] == "docker": spec["kwargs"]["volumes"].append(f"{secrets_path}:{secrets_path}:ro")
+        elif secret and res["executor"] in ("dgxcloud", "lepton"):
+            print(f"warning: {', '.join(sorted(secret))} not forwarded to a {res['executor']} job: "
+                  f"set them in the platform's secret store", file=sys.stderr)
+            secret = {}
+            secrets.clear()
         t["resources"], t["workdir"] = res, workdir
         if res["executor"] == "local": spec["kwargs"]["env_vars"]["PATH"] = f"{venv_bin}:{os.environ.get('PATH', '')}"
-        t["script"] = job_script(t["command"], workdir, res, venv_bin if local_fs else None)
+        t["script"] = job_script(t["command"], workdir, res, venv_bin if local_fs else None, script_secrets)
         spec["private_env_file"] = sec_file if secret else None
         specs.append(spec)
     return {"mode": mode, "profile": profile_name, "env_file": str(env_path), "profile_settings": profile, "name": name,

@@ -276,10 +276,14 @@ def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
     _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
                          f'[here-failing]\nextends = "here"\nenv_vars = {{ FAKE_EXIT = "3" }}\n')
-    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", "train.train_iters=5", cwd=tmp_path, env=_env(tmp_path))
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", "train.train_iters=5", cwd=tmp_path,
+                 env=_env(tmp_path, WANDB_API_KEY=SECRET))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
-    assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path)), r.stdout)
-    assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
+    assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path))
+                     + rf" wandb_key_chars={len(SECRET)}", r.stdout)  # the key reached the job through the 0600 file
+    assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout and SECRET not in r.stdout + r.stderr
+    leaks = [p.name for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert leaks == ["secrets.env"]
 
 # ---------------------------------------------------------------------------------------------- the real stages on Slurm
 
