@@ -437,10 +437,16 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
                 tunnel.run(f"chmod 600 {shlex.quote(remote)}")
     _say(f"submitting {p['name']} with profile [{p['profile']}] ({p['mode']}); provenance: {d}")
     exp = _build_experiment(run, p["name"], p["tasks"], p["specs"])
-    try:
+    try:  # NeMo-Run submits in run() and waits for attached jobs (streaming their logs) when the experiment exits
         exp.run(sequential=len(p["tasks"]) > 1, detach=p["mode"] == "batch", tail_logs=p["mode"] == "run")
-    finally:
-        with contextlib.suppress(Exception): exp.__exit__(None, None, None)
+        exp.__exit__(None, None, None)
+    except KeyboardInterrupt:
+        if any(s["cls"] == "SlurmExecutor" for s in p["specs"]):
+            ids = " ".join(_job_id(getattr(j, "handle", "")) for j in exp.jobs)
+            print(f"interrupted: the Slurm job(s) keep running; follow them with `nemo experiment logs {exp._id} 0`, "
+                  f"cancel them with `scancel {ids}`", file=sys.stderr)
+        else: print("interrupted", file=sys.stderr)
+        return 130
     jobs = [{"name": j.id, "job_id": _job_id(getattr(j, "handle", "")), "log_dir": getattr(j.executor, "job_dir", "")} for j in exp.jobs]
     record = yaml.safe_load((d / "job.yaml").read_text())
     record["submitted"] = {"experiment_id": exp._id, "jobs": jobs}
