@@ -4,7 +4,7 @@
     python bench/data_prep.py --size-mb 100   # the README figure
 
 Measured in one run, each in a fresh process, all single-threaded per worker (TOKENIZERS_PARALLELISM=false):
-  ceiling      the tokenizer's own batch encoding (`encode_batch_fast`) of the same texts, one process, no I/O
+  ceiling      the tokenizer's own batch encoding (`encode_batch_fast`) of the same texts in the same batches, one process, no I/O
   ours N       `run_data_prep` end to end (plan, read JSONL, tokenize, write bin/idx + receipts + blend.json), N workers
   datasets N   a plain `datasets` pipeline: load_dataset("json") -> .map(batched=True, num_proc=N) -> the same shards
 and the peak memory (RSS) of the largest process of `ours 2` at the size and at twice the size.
@@ -34,8 +34,14 @@ import json, time, glob
 from nemotron_nb.tokenizer import load_tokenizer
 tok = load_tokenizer()
 texts = [json.loads(l)["text"] for f in sorted(glob.glob(ARGS["corpus"] + "/*.jsonl")) for l in open(f)]
+from nemotron_nb.data_prep import BATCH_DOCS, BATCH_CHARS
+batches, cur, chars = [], [], 0
+for x in texts:  # the same batches data prep makes: up to BATCH_DOCS documents or BATCH_CHARS characters
+    cur.append(x); chars += len(x)
+    if len(cur) >= BATCH_DOCS or chars >= BATCH_CHARS: batches.append(cur); cur, chars = [], 0
+if cur: batches.append(cur)
 t, c = time.perf_counter(), cpu(); n = 0
-for i in range(0, len(texts), 512): n += sum(len(x) + 1 for x in tok.encode(texts[i:i + 512]))  # + EOS, as written
+for b in batches: n += sum(len(x) + 1 for x in tok.encode(b))  # + EOS, as written
 RESULT = {"tokens": n, "seconds": time.perf_counter() - t, "cpu_s": cpu() - c}
 """,
 "ours": """

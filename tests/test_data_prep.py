@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from conftest import nemotron, BIN
 
+from nemotron_nb.tokenizer import stdlib_source_files, pydoc_topics
+N_CODE, N_TOPICS = len(stdlib_source_files()), len(pydoc_topics())  # the tiny corpus: 151 files and 79 topics on Python 3.11
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
 
 def _sums(out: Path) -> dict:
@@ -37,7 +39,7 @@ def test_tiny_recipe_shards_equal_the_tokenizer(tiny_runs, model, weights, monke
     assert r.returncode == 0, r.stderr
     out = cwd / "output" / model / "stage0_pretrain_tiny"
     meta = json.loads((out / "metadata.json").read_text())
-    assert {k: v["documents"] for k, v in meta["datasets"].items()} == {"stdlib-code": 151, "pydoc-english": 79}
+    assert {k: v["documents"] for k, v in meta["datasets"].items()} == {"stdlib-code": N_CODE, "pydoc-english": N_TOPICS}
     assert meta["tokenizer"]["vocab_size"] == 8192 and meta["tokenizer"]["dtype"] == "uint16"
     monkeypatch.chdir(cwd)  # the config's output_dir is relative to where the command ran
     plan = make_plan(load_config(model, "tiny", kind="data_prep"))
@@ -52,7 +54,7 @@ def test_tiny_recipe_shards_equal_the_tokenizer(tiny_runs, model, weights, monke
             want = [e for e, rt in zip(expected, routes) if rt == s]
             if want: assert [a.tolist() for a in read_documents(t.prefix(s))] == want
             n_docs += len(want)
-    assert n_docs == 230
+    assert n_docs == N_CODE + N_TOPICS
     blend = json.loads((out / "blend.json").read_text())
     for s in ("train", "valid", "test"):
         got = Counter()
@@ -81,7 +83,7 @@ def test_artifacts_registered_locally_and_offline(tiny_runs):
     reg = cwd / "output" / "artifacts"
     nano = resolve_artifact("nano3-pretrain-data-tiny:latest", registry=reg)
     assert nano.path == str(cwd / "output" / "nano3" / "stage0_pretrain_tiny") and Path(nano.path, "blend.json").is_file()
-    assert nano.wandb is None and nano.metadata["total_documents"] == 230 and "stdlib://sources" in nano.inputs
+    assert nano.wandb is None and nano.metadata["total_documents"] == N_CODE + N_TOPICS and "stdlib://sources" in nano.inputs
     sup = resolve_artifact("super3-pretrain-data-tiny", registry=reg)
     assert sup.wandb["mode"] == "offline" and list((cwd / "wandb").glob(f"offline-run-*-{sup.wandb['run_id']}"))
 
