@@ -231,7 +231,7 @@ class TrainResult:
 
 def _console():
     from rich.console import Console
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 # %% ../nbs/22_train.ipynb #6cd3deb7
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
@@ -367,10 +367,11 @@ def resolve_blend(cfg: PretrainConfig):
     return p, art
 
 def _wandb_run(cfg: PretrainConfig, run_dir: Path, name: str):
-    if not cfg.logger.wandb_project: return None
+    project = cfg.logger.wandb_project or os.environ.get("WANDB_PROJECT")
+    if not project or os.environ.get("WANDB_MODE") == "disabled": return None
     try: import wandb
     except ImportError: raise ConfigError("logger.wandb_project is set but wandb is not installed (pip install wandb)") from None
-    return wandb.init(project=cfg.logger.wandb_project, entity=cfg.logger.wandb_entity, name=name, dir=str(run_dir),
+    return wandb.init(project=project, entity=cfg.logger.wandb_entity or os.environ.get("WANDB_ENTITY"), name=name, dir=str(run_dir),
                       config=to_dict(cfg), job_type="pretrain", tags=["pretrain"])
 
 def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
@@ -380,10 +381,10 @@ def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
     meta = {"iteration": res.iteration, "absolute_path": str(res.run_dir.resolve()), "checkpoint": str(res.checkpoint),
             "hf_path": str(res.hf_dir) if res.hf_dir else None, "model": model_name,
             "valid_lm_loss": res.valid_losses[-1][1] if res.valid_losses else None}
-    inputs = [f"{data_art.name}:{data_art.version}"] if data_art is not None else []
+    inputs = [data_art.ref] if data_art is not None else []
     art = register_artifact(Path(cfg.checkpoint.save).name, "model", res.run_dir, meta, inputs=inputs,
                             aliases=("latest", f"iter_{res.iteration:07d}"))
-    say(f"model artifact: {art.name}:{art.version} (aliases latest, iter_{res.iteration:07d})")
+    say(f"model artifact: {art.ref} (aliases latest, iter_{res.iteration:07d}, inputs {', '.join(art.inputs) or 'none'})")
     return art
 
 def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "default") -> int:
@@ -402,10 +403,10 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
     v = res.valid_losses
     say(f"\n[bold green]done[/]: {res.iteration} iterations · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else
         f"\n[bold green]done[/]: {res.iteration} iterations")
-    say(f"  data            {blend_path}" + (f" (artifact {data_art.name}:{data_art.version})" if data_art else ""))
+    say(f"  data            {blend_path}" + (f" (artifact {data_art.ref})" if data_art else ""))
     say(f"  run folder      {res.run_dir}\n  metrics         {res.metrics}\n  last checkpoint {res.checkpoint}")
     if res.hf_dir: say(f"  Hugging Face    {res.hf_dir}")
-    if art is not None: say(f"  model artifact  {art.name}:{art.version}")
+    if art is not None: say(f"  model artifact  {art.ref}")
     return 0
 
 def _eod(blend_path) -> int:
