@@ -348,7 +348,7 @@ def write_small_blend(out_dir, num_docs: int = 60, tokenizer=None) -> Path:
     _write_atomic(out_dir / "metadata.json", json.dumps({"tokenizer": {"path": tok.path, "vocab_size": tok.vocab_size}}))
     return out_dir / "blend.json"
 
-# %% ../nbs/22_train.ipynb #59e188ae
+# %% ../nbs/22_train.ipynb #28c38e79
 def resolve_blend(cfg: PretrainConfig):
     "(blend.json path, data artifact or None) of a config: `data.blend_path`, else the `run.data` artifact."
     if cfg.data.blend_path:

@@ -134,3 +134,19 @@ def test_bad_data_one_line_error_exit_2(tmp_path, args, message):
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.startswith(message) and r.stderr.count("\n") == 1, r.stderr
     assert not (tmp_path / "output" / "checkpoints").exists()
+
+def test_wandb_offline_end_to_end(work):
+    "With WANDB_PROJECT set and WANDB_MODE=offline (no account): the run logs to an offline W&B run and the model artifact goes there too."
+    pytest.importorskip("wandb")
+    save = "output/checkpoints/nano3-wandb"
+    env = {"WANDB_MODE": "offline", "WANDB_PROJECT": "nemotron-nb-test", "WANDB_SILENT": "true"}
+    r = subprocess.run(_cmd("nano3", save, "train.train_iters=2", "train.seq_length=32", "train.eval_iters=1",
+                            "checkpoint.export_hf=false", "scheduler.lr_warmup_iters=1"),
+                       cwd=work, capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    runs = list((work / save / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and any(runs[0].glob("*.wandb"))
+    from nemotron_nb.artifacts import resolve_artifact
+    art = resolve_artifact("nano3-wandb:latest", registry=work / "output/artifacts")
+    assert art.wandb["mode"] == "offline" and art.wandb["project"] == "nemotron-nb-test"
+    assert art.inputs == ["nano3-pretrain-data-tiny:v0"]
