@@ -149,9 +149,13 @@ def _apply(obj, section: str, values: dict, report: ApplyReport):
 # %% ../nbs/23_megatron.ipynb #c339b983
 def build_config_container(plan: dict, strict: bool = True):
     "A Megatron-Bridge `ConfigContainer` with every field of `plan` set; returns (container, `ApplyReport`)."
-    from megatron.bridge.training.config import (ConfigContainer, TrainingConfig, OptimizerConfig, SchedulerConfig,
-        GPTDatasetConfig, CheckpointConfig, LoggerConfig, RNGConfig, DistributedDataParallelConfig)
-    from megatron.bridge.training.tokenizers.config import TokenizerConfig
+    try:
+        from megatron.bridge.training.config import (ConfigContainer, TrainingConfig, OptimizerConfig, SchedulerConfig,
+            GPTDatasetConfig, CheckpointConfig, LoggerConfig, RNGConfig, DistributedDataParallelConfig)
+        from megatron.bridge.training.tokenizers.config import TokenizerConfig
+    except ImportError as e:
+        raise ConfigError(f"backend=megatron needs Megatron-Bridge ({e.msg}): it runs in the NeMo container on GPU nodes; "
+                          "submit with --run/--batch PROFILE, see the plan with --dry-run, or train here with backend=local") from None
     report = ApplyReport()
     model = _provider_class()()
     mplan = dict(plan["model"])
@@ -171,7 +175,7 @@ def build_config_container(plan: dict, strict: bool = True):
     cc = ConfigContainer(model=model, mixed_precision=plan["mixed_precision"], comm_overlap=plan["comm_overlap"], **sections)
     return cc, report
 
-# %% ../nbs/23_megatron.ipynb #2a864ce6
+# %% ../nbs/23_megatron.ipynb #83fcfb78
 def save_container_yaml(container, path) -> Path:
     "Write `container` as Megatron-Bridge YAML to `path`, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +197,7 @@ def run_megatron(cfg: PretrainConfig, blend_path, *, run_name: Optional[str] = N
     pretrain(config=container, forward_step_func=forward_step)
     return container
 
-# %% ../nbs/23_megatron.ipynb #83fcfb78
+# %% ../nbs/23_megatron.ipynb #63c4ea09
 EXPECTED_NANO3_PROVIDER_DIFFERENCES = {  # field: (our nano3 plan, Megatron-Bridge 0.3.1 Nemotron3NanoProvider())
     "seq_length": (8192, 262144), "init_method_std": (0.0173, 0.02), "tensor_model_parallel_size": (4, 1),
     "expert_model_parallel_size": (8, 1), "sequence_parallel": (True, False), "moe_shared_expert_overlap": (False, True),
