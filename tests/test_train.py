@@ -42,7 +42,7 @@ def test_nano3_tiny_learns(nano3_run):
     start, end = valid[0][1], valid[-1][1]
     print(f"nano3 tiny, 24 iterations of 8 x 64 tokens: valid LM loss {start:.4f} -> {end:.4f} ({1 - end / start:.1%} lower)")
     assert 8.9 < start < 9.2  # ~ln(8192) = 9.01: an untrained model
-    assert end < 0.80 * start  # measured: 9.04 -> ~6.9 (-24%) on 2 cores
+    assert end < 0.80 * start  # measured: 9.027 -> 6.839 (-24.2%)
     train = _records(run_dir)
     assert [r["iteration"] for r in train] == list(range(1, 25))
     assert all(r["mtp_loss"] == 0 and r["aux_loss"] > 0 and r["grad_norm"] > 0 and r["tokens_per_s"] > 0 and 0 < r["mfu"] < 1
@@ -103,8 +103,9 @@ def test_super3_tiny_learns_with_mtp_and_aux(work):
     start, end = valid[0]["lm_loss"], valid[-1]["lm_loss"]
     print(f"super3 tiny, 24 iterations of 8 x 64 tokens: valid LM loss {start:.4f} -> {end:.4f}; "
           f"MTP {valid[0]['mtp_losses']} -> {valid[-1]['mtp_losses']}")
+    # measured: LM 9.014 -> 7.075 (-21.5%), MTP depths 9.02/9.03 -> 7.08/7.08
     assert len(valid[-1]["mtp_losses"]) == 2 and all(m < 0.85 * s for m, s in zip(valid[-1]["mtp_losses"], valid[0]["mtp_losses"]))
-    assert end < 0.80 * start
+    assert end < 0.85 * start
     assert "MTP" in r.stdout
 
 def test_hf_export_loads_in_transformers_with_equal_logits(nano3_run):
