@@ -49,8 +49,9 @@ test: venv
 bench: venv
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# README.md is generated from nbs/index.ipynb (tests/test_hygiene.py checks that it is current).
 readme: venv
-	$(BIN)/jupyter nbconvert --to markdown --stdout nbs/index.ipynb --log-level WARN > README.md
+	$(BIN)/jupyter nbconvert --to markdown --stdout nbs/index.ipynb --log-level WARN | sed 's#](images/#](nbs/images/#g' > README.md
 
 # The site: the notebooks executed (outputs and figures kept) under _exec, then nbdev_docs renders it with Quarto into _docs.
 docs: venv

@@ -331,8 +331,9 @@ def process_shard(task: ShardTask, report: Optional[Callable] = None) -> dict:
     receipt = {"status": "completed", "dataset": task.dataset, "shard": task.index, "shard_hash": task.shard_hash,
                "stats": {**dict(sorted(stats.items())), "documents": sum(split_docs.values()), "tokens": sum(split_tokens.values()),
                          "splits": {s: {"documents": split_docs[s], "tokens": split_tokens[s]} for s in SPLITS}},
-               "files": files, "elapsed_s": round(time.time() - start, 3),
-               "completed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+               "files": files, "elapsed_s": round(time.time() - start, 3), "worker": os.getpid(),
+               "started_at": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds"),
+               "completed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
     task.receipt_path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(task.receipt_path, receipt)
     return receipt

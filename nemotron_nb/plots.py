@@ -11,7 +11,8 @@ from .pattern import layer_map, param_counts, LAYER_SYMBOLS
 
 # %% auto #0
 __all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure', 'raw_blend_figure',
-           'blend_shares', 'blend_figure', 'read_metrics', 'tokens_per_iteration', 'loss_figure']
+           'blend_shares', 'blend_figure', 'read_metrics', 'tokens_per_iteration', 'loss_figure', 'expert_load_figure',
+           'shard_receipts', 'data_prep_throughput_figure']
 
 # %% ../nbs/40_plots.ipynb #36ec5b38
 KIND_COLORS = {"mamba": "#4C78A8", "attention": "#F58518", "moe": "#54A24B", "mlp": "#B279A2"}
@@ -160,4 +161,52 @@ def loss_figure(run_dir, x: str = "iteration", title: str | None = None):
     last = f", iteration {train[-1]['iteration']}" if train else ""
     fig.update_layout(title=title or f"{Path(run_dir).name}{last}", height=380, margin=dict(l=20, r=20, t=50, b=20),
                       xaxis_title="tokens" if x == "tokens" else "iteration", yaxis_title="loss")
+    return fig
+
+# %% ../nbs/40_plots.ipynb #01363f3b
+def expert_load_figure(run_dir, title: str | None = None):
+    "Heat map of the expert load (max/mean tokens) per MoE layer over iterations, with the expert-bias spread below."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    train, _ = read_metrics(run_dir)
+    rows = [r for r in train if r.get("expert_load")]
+    if not rows: raise ConfigError(f"{Path(run_dir) / 'metrics.jsonl'}: no expert load logged (a model without MoE layers?)")
+    its = [r["iteration"] for r in rows]
+    n = len(rows[0]["expert_load"])
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.08,
+                        subplot_titles=("expert load (max / mean tokens per expert)", "expert-bias spread (max - min)"))
+    fig.add_trace(go.Heatmap(x=its, y=[f"MoE {i}" for i in range(n)], z=[[r["expert_load"][i] for r in rows] for i in range(n)],
+                             colorscale="Viridis", colorbar=dict(title="max/mean", len=0.55, y=0.75), name="load",
+                             hovertemplate="iteration %{x}, %{y}: %{z:.2f}<extra></extra>"), row=1, col=1)
+    for i in range(len(rows[0].get("expert_bias", []))):
+        fig.add_trace(go.Scatter(x=its, y=[r["expert_bias"][i] for r in rows], mode="lines", name=f"bias MoE {i}"), row=2, col=1)
+    fig.update_layout(title=title or f"{Path(run_dir).name}: expert load per layer", height=480, margin=dict(l=20, r=20, t=70, b=20))
+    fig.update_xaxes(title_text="iteration", row=2, col=1)
+    return fig
+
+# %% ../nbs/40_plots.ipynb #6aaa6a5f
+def shard_receipts(data_dir) -> list[dict]:
+    "The receipts of every shard of a data-prep output folder."
+    return [json.loads(p.read_text()) for p in sorted(Path(data_dir).glob("shards/*/receipts/*.json"))]
+
+def data_prep_throughput_figure(data_dir, title: str | None = None):
+    "One bar per shard on a per-worker timeline, and each worker's throughput in tokens per second."
+    import plotly.graph_objects as go
+    from datetime import datetime
+    recs = [r for r in shard_receipts(data_dir) if r.get("started_at") and r.get("worker")]
+    if not recs: raise ConfigError(f"{data_dir}: no shard receipts with worker timings")
+    t0 = min(datetime.fromisoformat(r["started_at"]) for r in recs)
+    workers = sorted({r["worker"] for r in recs})
+    fig = go.Figure()
+    for w in workers:
+        mine = [r for r in recs if r["worker"] == w]
+        tokens, secs = sum(r["stats"]["tokens"] for r in mine), sum(r["elapsed_s"] for r in mine)
+        fig.add_trace(go.Bar(
+            y=[f"worker {w}"] * len(mine), x=[r["elapsed_s"] for r in mine], orientation="h",
+            base=[(datetime.fromisoformat(r["started_at"]) - t0).total_seconds() for r in mine],
+            name=f"worker {w}: {tokens / max(secs, 1e-9):,.0f} tokens/s", customdata=[[r["dataset"], r["shard"], r["stats"]["tokens"]] for r in mine],
+            hovertemplate="%{customdata[0]} shard %{customdata[1]}: %{customdata[2]:,} tokens in %{x:.2f} s<extra></extra>"))
+    fig.update_layout(title=title or f"data prep: {len(recs)} shards on {len(workers)} worker(s)", barmode="overlay",
+                      xaxis_title="seconds since the first shard started", height=160 + 40 * len(workers),
+                      margin=dict(l=20, r=20, t=50, b=20))
     return fig

@@ -49,6 +49,8 @@ class StepStats:
     lr: float
     expert_imbalance: float  # mean over MoE layers of max/mean tokens per expert (1.0 = perfectly balanced)
     mtp_losses: list = field(default_factory=list)
+    expert_load: list = field(default_factory=list)  # per MoE router: max/mean tokens per expert this step
+    expert_bias: list = field(default_factory=list)  # per MoE router: spread (max - min) of the expert bias after the update
 
 def _autocast(device: torch.device, precision: str):
     if device.type == "cuda" and precision == "bf16-mixed": return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -70,8 +72,11 @@ def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, p
     for group in optimizer.param_groups: group["lr"] = lr
     optimizer.step(); optimizer.zero_grad(set_to_none=True)
     counts = model.update_expert_biases()  # (num MoE layers, E), this step's routing
-    imbalance = float((counts.max(1).values / counts.mean(1).clamp(min=1e-9)).mean()) if counts.numel() else 1.0
-    return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], float(grad_norm), lr, imbalance, mtp)
+    load = (counts.max(1).values / counts.mean(1).clamp(min=1e-9)) if counts.numel() else torch.ones(0)
+    imbalance = float(load.mean()) if counts.numel() else 1.0
+    biases = [b for name, b in model.named_buffers() if name.endswith("e_score_correction_bias")]
+    return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], float(grad_norm), lr, imbalance, mtp,
+                     [round(float(v), 4) for v in load], [round(float(b.max() - b.min()), 6) for b in biases])
 
 # %% ../nbs/22_train.ipynb #021aad73
 CKPT_FILES = ("model.pt", "optimizer.pt", "state.pt")
@@ -288,7 +293,8 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         tps = tokens_per_step / dt; mfu = tps * fpt / peak
         metrics.log({"iteration": iteration, "lm_loss": s.lm_loss, "mtp_loss": s.mtp_loss, "aux_loss": s.aux_loss,
                      "loss": s.loss, **({"mtp_losses": s.mtp_losses} if s.mtp_losses else {}), "grad_norm": s.grad_norm,
-                     "lr": s.lr, "expert_imbalance": s.expert_imbalance, "tokens_per_s": tps, "mfu": mfu, "step_s": dt})
+                     "lr": s.lr, "expert_imbalance": s.expert_imbalance, "expert_load": s.expert_load, "expert_bias": s.expert_bias,
+                     "tokens_per_s": tps, "mfu": mfu, "step_s": dt})
         if iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters:
             say(f"iter {iteration:>6}/{t.train_iters} · loss {s.loss:.4f} (LM {s.lm_loss:.4f} · MTP {s.mtp_loss:.4f} · aux {s.aux_loss:.2e}) "
                 f"· grad {s.grad_norm:.3f} · lr {s.lr:.3e} · {tps:,.0f} tok/s · MFU {mfu:.1%} · expert load max/mean {s.expert_imbalance:.2f}")

@@ -11,7 +11,8 @@ from .cli import command_line, main as cli_main, STAGES
 from .estimate import summarize, GPU_PEAK_BF16
 
 # %% auto #0
-__all__ = ['FIELDS', 'FIELD_KEYS', 'field_values', 'Built', 'build', 'dry_run', 'panel_html', 'submit', 'ConfigBuilder']
+__all__ = ['FIELDS', 'FIELD_KEYS', 'field_values', 'Built', 'build', 'dry_run', 'panel_html', 'submit', 'ConfigBuilder',
+           'RunMonitor']
 
 # %% ../nbs/41_widgets.ipynb #4e6b4b2b
 FIELDS = (  # (config key, label, type, choices)
@@ -149,6 +150,7 @@ class ConfigBuilder:
         self.dry_button = W.Button(description="Dry run", button_style="info")
         self.submit_button = W.Button(description="Submit", button_style="success")
         self.output = W.Output(); self.output.add_class("nemotron-output")
+        self.monitor, self.monitor_box = None, W.VBox()
         for w, name in ((self.model, "model"), (self.config, "config"), (self.gpu, "gpu"), (self.dry_button, "dry-run"),
                         (self.submit_button, "submit"), (self.yaml, "yaml")):
             w.add_class(f"nemotron-{name}")
@@ -208,20 +210,79 @@ class ConfigBuilder:
         with self.output: print(out)
 
     def on_submit(self):
-        "Submit through the CLI's own path (overridden by the launcher once a profile is chosen)."
+        "Submit: with a profile through the launcher (`--batch`), else as a local process followed by a `RunMonitor`."
         self.output.clear_output()
         with self.output:
             print("submitting:", self.built.command + (f" --batch {self.profile}" if self.profile else ""))
-            rc, out = submit(self.built, self.profile)
-            print(out)
+            try: result, msg = submit(self.built, self.profile)
+            except ConfigError as e: print(f"error: {e}"); return
+            print(msg)
+        run_dir = self.built.cfg.checkpoint.save or "output/run"
+        self.monitor = RunMonitor(run_dir, proc=None if self.profile else result).follow()
+        self.monitor_box.children = (self.monitor.widget(),)
 
     def widget(self):
         W = self.W
         rows = [W.HBox([self.inputs[k], self.errors[k]]) for k in FIELD_KEYS]
         return W.VBox([W.HBox([self.model, self.config, self.gpu]), self.general_error,
                        W.HBox([W.VBox(rows), self.panel]), self.layers, self.command,
-                       W.HBox([self.dry_button, self.submit_button]), self.output,
+                       W.HBox([self.dry_button, self.submit_button]), self.output, self.monitor_box,
                        W.Accordion(children=[self.yaml], titles=("resolved config",))])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget())
+
+# %% ../nbs/41_widgets.ipynb #e01b69d2
+class RunMonitor:
+    "Live loss curves of a run folder, refreshed in a background thread; stops with the process or the Stop button."
+    def __init__(self, run_dir, proc=None, interval: float = 2.0):
+        import ipywidgets as W
+        from pathlib import Path
+        self.run_dir, self.proc, self.interval = Path(run_dir), proc, interval
+        self.status = W.HTML(); self.status.add_class("nemotron-monitor-status")
+        self.plot = W.Output(); self.plot.add_class("nemotron-monitor")
+        self.stop_button = W.Button(description="Stop", button_style="danger"); self.stop_button.add_class("nemotron-stop")
+        self.stop_button.on_click(lambda _: self.stop())
+        self._done = False
+        self._last = None
+
+    def refresh(self) -> int:
+        "Redraw from the files; returns the number of training iterations logged."
+        from nemotron_nb.plots import read_metrics, loss_figure
+        train, valid = read_metrics(self.run_dir)
+        state = (len(train), len(valid))
+        running = self.proc is not None and self.proc.poll() is None
+        if train and (self.run_dir / "config.yaml").exists() and state != self._last:
+            fig = loss_figure(self.run_dir)
+            self.plot.outputs = ({"output_type": "display_data", "metadata": {},
+                                  "data": {"application/vnd.plotly.v1+json": fig.to_plotly_json(), "text/plain": "loss figure"}},)
+            self._last = state
+        last = train[-1] if train else None
+        self.status.value = (f"{self.run_dir}: " + (f"iteration {last['iteration']}, loss {last['lm_loss']:.4f}, "
+                             f"{last.get('tokens_per_s', 0):,.0f} tokens/s" if last else "waiting for the first iteration")
+                             + (" (running)" if running else f" (process exited {self.proc.returncode})" if self.proc else ""))
+        return len(train)
+
+    def follow(self):
+        "Refresh until the process ends (or Stop), in a background thread."
+        import threading, time
+        def loop():
+            while not self._done:
+                self.refresh()
+                if self.proc is not None and self.proc.poll() is not None: self.refresh(); break
+                time.sleep(self.interval)
+        threading.Thread(target=loop, daemon=True).start()
+        return self
+
+    def stop(self):
+        "Stop following; terminate the local process if there is one."
+        self._done = True
+        if self.proc is not None and self.proc.poll() is None: self.proc.terminate()
+
+    def widget(self):
+        import ipywidgets as W
+        return W.VBox([W.HBox([self.status, self.stop_button]), self.plot])
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -23,7 +23,13 @@ def jupyter_lab(root: Path, log: Path):
     "A JupyterLab server on 127.0.0.1 serving `root`; yields its base URL with the token."
     port, token = _free_port(), secrets.token_hex(16)
     exe = str(Path(sys.executable).parent / "jupyter")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "JUPYTER_PLATFORM_DIRS": "1"}
+    settings = Path(log).parent / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True, exist_ok=True)  # render every cell (no windowing), so that tests can find any of them
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    news = settings.parent / "apputils-extension"; news.mkdir(parents=True, exist_ok=True)  # no "news?" notification
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "JUPYTER_PLATFORM_DIRS": "1",
+           "JUPYTERLAB_SETTINGS_DIR": str(Path(log).parent / "lab-settings")}
     with open(log, "w") as lf:
         proc = subprocess.Popen([exe, "lab", "--no-browser", "--allow-root", "--ip", "127.0.0.1", "--port", str(port),
                                  f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -100,3 +106,16 @@ def write_notebook(path: Path, cells: list[str]):
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(nb))
+
+DONE_JS = ("(n) => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);"
+           " return !ps.some(t => t.includes('[*]')) && ps.filter(t => /\\[\\d+\\]/.test(t)).length >= n; }")
+
+def wait_ran(page, at_least: int, timeout=300_000):
+    "Wait until nothing is running and at least `at_least` code cells have run (for partial runs of a notebook)."
+    import time
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        dismiss_dialogs(page)
+        if page.evaluate(DONE_JS, at_least): return
+        page.wait_for_timeout(500)
+    raise TimeoutError(f"cells still running (or fewer than {at_least} run) after {timeout/1000:.0f} s")

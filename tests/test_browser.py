@@ -1,10 +1,12 @@
 "The config builder in a real JupyterLab, in Debian's headless Chromium, through Playwright."
-import re
+import json, os, re, shutil
 from pathlib import Path
 import pytest
-from browser import missing, jupyter_lab, browser_page, open_notebook, run_all, wait_idle, write_notebook
+from browser import missing, jupyter_lab, browser_page, open_notebook, run_all, wait_idle, wait_ran, write_notebook
 from nemotron_nb.config import load_config
 from nemotron_nb.estimate import summarize
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(bool(missing()), reason=missing() or "ok")
 
@@ -39,3 +41,68 @@ def test_builder_in_jupyterlab(tmp_path):
         assert "expert_model_parallel_size: 16" in out and "train_iters: 993404" in out
         page.screenshot(path=str(tmp_path / "builder-super3-dry-run.png"), full_page=True)
     assert (tmp_path / "builder-super3-dry-run.png").stat().st_size > 10_000
+
+
+def _run_cell(page, text: str):
+    "Select the first code cell whose source contains `text` and run it (command mode, Shift+Enter)."
+    cell = page.locator(".jp-CodeCell", has_text=text).first
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape"); page.keyboard.press("Shift+Enter")
+
+def _menu(page, menu: str, item: str):
+    page.click(f".lm-MenuBar-itemLabel:text-is('{menu}')")
+    page.click(f".lm-Menu-itemLabel:text-is('{item}')")
+
+def _shot(page, tmp_path, name):
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("NEMOTRON_SCREENSHOTS"):  # `make screenshots` keeps them for the README
+        shutil.copy(path, Path(os.environ["NEMOTRON_SCREENSHOTS"]) / name)
+    return path
+
+def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
+    "The nano3 stage notebook: data and model cells, the builder (model, field, panel, dry run), a submitted tiny run followed live."
+    shutil.copy(ROOT / "nbs" / "stages" / "nano3_stage0_pretrain.ipynb", tmp_path / "stage.ipynb")
+    with jupyter_lab(tmp_path, tmp_path / "jupyter.log") as (base, token), browser_page(1400, 1100) as page:
+        open_notebook(page, base, token, "stage.ipynb")
+        code = [c for c in json.loads((tmp_path / "stage.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+        above = next(i for i, c in enumerate(code) if "ConfigBuilder(" in "".join(c["source"]))
+        page.locator(".jp-CodeCell").nth(above).locator(".jp-InputPrompt").click()
+        _menu(page, "Run", "Run All Above Selected Cell")   # setup, data prep (tiny), the blend and layer-map figures
+        wait_ran(page, above, 240_000)
+        assert page.locator(".jp-OutputArea .js-plotly-plot").count() >= 4   # raw blend, blend, throughput, layer maps
+        page.locator(".jp-OutputArea .js-plotly-plot").nth(1).scroll_into_view_if_needed()
+        _shot(page, tmp_path, "stage-figures.png")
+        _run_cell(page, "ConfigBuilder(")
+        wait_ran(page, above + 1, 60_000)
+        page.wait_for_selector(".nemotron-panel", timeout=60_000)
+        assert "31,577,937,344 total" in _panel(page)
+
+        page.select_option(".nemotron-model select", "super3")
+        page.wait_for_function("() => document.querySelector('.nemotron-panel').innerText.includes('120,668,687,360 total')", timeout=30_000)
+        box = page.locator(".nemotron-model-expert-model-parallel-size input")
+        box.fill("16"); box.press("Enter")
+        expect = summarize(load_config("super3", "default", ["model.expert_model_parallel_size=16"]))
+        text = f"{expect['memory_per_gpu_gib']:.1f} GiB on 32 GPU(s)"
+        page.wait_for_function(f"() => document.querySelector('.nemotron-panel').innerText.includes({text!r})", timeout=30_000)
+        page.click(".nemotron-dry-run")
+        page.wait_for_function("() => document.querySelector('.nemotron-output').innerText.includes('nothing written')", timeout=30_000)
+        assert "expert_model_parallel_size: 16" in page.inner_text(".nemotron-output")
+        page.locator(".nemotron-panel").scroll_into_view_if_needed()
+        _shot(page, tmp_path, "builder.png")
+
+        # back to the tiny nano3, submitted locally and followed live
+        page.select_option(".nemotron-model select", "nano3")
+        cfg_box = page.locator(".nemotron-config input")
+        cfg_box.fill("tiny"); cfg_box.press("Enter")
+        page.wait_for_function("() => document.querySelector('.nemotron-command input').value === 'nemotron nano3 pretrain -c tiny'", timeout=30_000)
+        page.click(".nemotron-submit")
+        page.wait_for_function("() => { const p = document.querySelector('.nemotron-monitor .js-plotly-plot');"
+                               " return p && p.data && p.data[0].x.length >= 2; }", timeout=240_000)
+        points = page.evaluate("() => document.querySelector('.nemotron-monitor .js-plotly-plot').data[0].x.length")
+        page.locator(".nemotron-monitor").scroll_into_view_if_needed()
+        _shot(page, tmp_path, "monitor.png")
+        page.click(".nemotron-stop")
+    assert points >= 2
+    metrics = (tmp_path / "output" / "checkpoints" / "nano3-pretrain-model-tiny" / "metrics.jsonl").read_text().splitlines()
+    assert len([l for l in metrics if '"split"' not in l]) >= 2

@@ -66,3 +66,11 @@ def test_sidebar_lists_every_notebook():
     missing = sorted(set(have) - set(listed))
     assert not missing, f"nbs/sidebar.yml does not list {missing}: add each under its section"
     assert not sorted(set(listed) - set(have)), f"nbs/sidebar.yml lists notebooks that do not exist: {sorted(set(listed) - set(have))}"
+
+def test_readme_is_generated_from_index():
+    "README.md is nbs/index.ipynb as markdown (`make readme`), with image paths from the repository root."
+    out = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", "--stdout", "--log-level", "WARN",
+                          str(ROOT / "nbs" / "index.ipynb")], capture_output=True, text=True, check=True).stdout
+    assert (ROOT / "README.md").read_text() == out.replace("](images/", "](nbs/images/"), "README.md is stale: run `make readme`"
+    for img in ("builder.png", "monitor.png", "stage-figures.png"):
+        assert (ROOT / "nbs" / "images" / img).stat().st_size > 10_000
