@@ -19,7 +19,7 @@ def test_builder_in_jupyterlab(tmp_path):
         "cb = ConfigBuilder('nano3', 'default')\ncb"])
     with jupyter_lab(tmp_path, tmp_path / "jupyter.log") as (base, token), browser_page() as page:
         open_notebook(page, base, token, "builder.ipynb")
-        run_all(page); wait_idle(page, 120_000)
+        run_all(page); wait_idle(page, 300_000)
         page.wait_for_selector(".nemotron-panel", timeout=60_000)
         assert "31,577,937,344 total" in _panel(page)          # nano3: the pattern math
         page.screenshot(path=str(tmp_path / "builder-nano3.png"), full_page=True)
