@@ -11,13 +11,12 @@ from typing import Optional
 import numpy as np
 import torch
 from .config import ConfigError
+from .blend import SPLITS  # ("train", "valid", "test"): one definition, shared with data prep
 
 # %% auto #0
-__all__ = ['SPLITS', 'SplitBlend', 'read_blend', 'write_shard', 'SampleSet', 'build_datasets', 'sample_counts', 'micro_batches']
+__all__ = ['SplitBlend', 'read_blend', 'write_shard', 'SampleSet', 'build_datasets', 'sample_counts', 'micro_batches']
 
 # %% ../nbs/21_loader.ipynb #30e38de9
-SPLITS = ("train", "valid", "test")
-
 @dataclass(frozen=True)
 class SplitBlend:
     "The shards of one split and their weights."

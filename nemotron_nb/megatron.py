@@ -10,7 +10,8 @@ from typing import Any, Optional
 from .config import PretrainConfig, ConfigError
 from .pattern import parse_pattern
 from .schedule import schedule_from_config
-from .loader import read_blend, SPLITS
+from .loader import read_blend
+from .blend import SPLITS
 
 # %% auto #0
 __all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'IMPLIED_WHEN_ABSENT', 'EXPECTED_NANO3_PROVIDER_DIFFERENCES',
