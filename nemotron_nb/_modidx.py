@@ -462,6 +462,7 @@ d = { 'settings': { 'branch': 'main',
                                      'nemotron_nb.widgets._si': ('widgets.html#_si', 'nemotron_nb/widgets.py'),
                                      'nemotron_nb.widgets.build': ('widgets.html#build', 'nemotron_nb/widgets.py'),
                                      'nemotron_nb.widgets.dry_run': ('widgets.html#dry_run', 'nemotron_nb/widgets.py'),
+                                     'nemotron_nb.widgets.env_profiles': ('widgets.html#env_profiles', 'nemotron_nb/widgets.py'),
                                      'nemotron_nb.widgets.field_values': ('widgets.html#field_values', 'nemotron_nb/widgets.py'),
                                      'nemotron_nb.widgets.panel_html': ('widgets.html#panel_html', 'nemotron_nb/widgets.py'),
                                      'nemotron_nb.widgets.submit': ('widgets.html#submit', 'nemotron_nb/widgets.py')}}}

@@ -11,8 +11,8 @@ from .cli import command_line, main as cli_main, STAGES
 from .estimate import summarize, GPU_PEAK_BF16
 
 # %% auto #0
-__all__ = ['FIELDS', 'FIELD_KEYS', 'field_values', 'Built', 'build', 'dry_run', 'panel_html', 'submit', 'ConfigBuilder',
-           'RunMonitor']
+__all__ = ['FIELDS', 'FIELD_KEYS', 'field_values', 'Built', 'build', 'dry_run', 'panel_html', 'submit', 'env_profiles',
+           'ConfigBuilder', 'RunMonitor']
 
 # %% ../nbs/41_widgets.ipynb #4e6b4b2b
 FIELDS = (  # (config key, label, type, choices)
@@ -105,30 +105,35 @@ def panel_html(cfg, gpu: str = "H100") -> str:
 
 # %% ../nbs/41_widgets.ipynb #7ab8cc94
 def submit(built: Built, profile: str | None = None):
-    "Submit the built config: `--batch PROFILE` through the CLI, or a local background process without a profile."
+    "Start the built config's command in a background process: `--batch PROFILE` through the launcher, or on this machine."
     if built.cfg is None: raise ConfigError(next(iter(built.errors.values())))
-    if profile:
-        argv = [built.model, "pretrain", "-c", built.config, "--batch", profile, *built.overrides]
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out): rc = cli_main(argv)
-        return rc, out.getvalue()
     import shutil, subprocess, sys
     from pathlib import Path
     exe = shutil.which("nemotron") or str(Path(sys.executable).parent / "nemotron")
-    proc = subprocess.Popen([exe, built.model, "pretrain", "-c", built.config, *built.overrides],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, f"started: {built.command} (pid {proc.pid})"
+    argv = [built.model, "pretrain", "-c", built.config, *(["--batch", profile] if profile else []), *built.overrides]
+    proc = subprocess.Popen([exe, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, f"started: nemotron {' '.join(argv)} (pid {proc.pid})"
+
+def env_profiles() -> list[str]:
+    "The profiles of the `env.toml` the CLI would use here (none when there is no such file)."
+    from nemotron_nb.launch import find_env_file, read_env_file, profiles
+    try: path = find_env_file()
+    except ConfigError: return []
+    return sorted(profiles(read_env_file(path))) if path else []
 
 # %% ../nbs/41_widgets.ipynb #1ea11e4f
 class ConfigBuilder:
     "An ipywidgets config builder and launcher for Stage 0 pretraining."
     def __init__(self, model: str = "nano3", config: str = "tiny", gpu: str = "H100", profile: str | None = None):
         import ipywidgets as W
-        self.W, self.profile = W, profile
+        self.W = W
         self.model = W.Dropdown(options=list(MODELS), value=model, description="model")
         self.config = W.Combobox(options=available_configs(model), value=config, description="config",
                                  placeholder="a config name or a YAML path", ensure_option=False)
         self.gpu = W.Dropdown(options=list(GPU_PEAK_BF16), value=gpu, description="GPU type")
+        choices = [("this machine", None)] + [(p, p) for p in env_profiles()]
+        self.profile_choice = W.Dropdown(options=choices, value=profile if profile in dict(choices).values() else None,
+                                         description="profile")
         self.inputs, self.errors = {}, {}
         for key, label, tp, choices in FIELDS:
             style = {"description_width": "150px"}
@@ -152,7 +157,7 @@ class ConfigBuilder:
         self.output = W.Output(); self.output.add_class("nemotron-output")
         self.monitor, self.monitor_box = None, W.VBox()
         for w, name in ((self.model, "model"), (self.config, "config"), (self.gpu, "gpu"), (self.dry_button, "dry-run"),
-                        (self.submit_button, "submit"), (self.yaml, "yaml")):
+                        (self.submit_button, "submit"), (self.yaml, "yaml"), (self.profile_choice, "profile")):
             w.add_class(f"nemotron-{name}")
         self.built = None
         self._loading = False
@@ -205,7 +210,7 @@ class ConfigBuilder:
 
     def on_dry_run(self):
         "Show exactly what `--dry-run` shows."
-        rc, out = dry_run(self.built, self.profile)
+        rc, out = dry_run(self.built, self.profile_choice.value)
         self.output.clear_output()
         with self.output: print(out)
 
@@ -213,18 +218,17 @@ class ConfigBuilder:
         "Submit: with a profile through the launcher (`--batch`), else as a local process followed by a `RunMonitor`."
         self.output.clear_output()
         with self.output:
-            print("submitting:", self.built.command + (f" --batch {self.profile}" if self.profile else ""))
-            try: result, msg = submit(self.built, self.profile)
+            try: proc, msg = submit(self.built, self.profile_choice.value)
             except ConfigError as e: print(f"error: {e}"); return
             print(msg)
         run_dir = self.built.cfg.checkpoint.save or "output/run"
-        self.monitor = RunMonitor(run_dir, proc=None if self.profile else result).follow()
+        self.monitor = RunMonitor(run_dir, proc=proc).follow()
         self.monitor_box.children = (self.monitor.widget(),)
 
     def widget(self):
         W = self.W
         rows = [W.HBox([self.inputs[k], self.errors[k]]) for k in FIELD_KEYS]
-        return W.VBox([W.HBox([self.model, self.config, self.gpu]), self.general_error,
+        return W.VBox([W.HBox([self.model, self.config, self.gpu, self.profile_choice]), self.general_error,
                        W.HBox([W.VBox(rows), self.panel]), self.layers, self.command,
                        W.HBox([self.dry_button, self.submit_button]), self.output, self.monitor_box,
                        W.Accordion(children=[self.yaml], titles=("resolved config",))])

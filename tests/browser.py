@@ -119,3 +119,16 @@ def wait_ran(page, at_least: int, timeout=300_000):
         if page.evaluate(DONE_JS, at_least): return
         page.wait_for_timeout(500)
     raise TimeoutError(f"cells still running (or fewer than {at_least} run) after {timeout/1000:.0f} s")
+
+def kill_processes_in(folder: Path) -> int:
+    "Kill every process (but this one) whose working directory is inside `folder`: jobs a test started and left running."
+    import signal
+    n = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid(): continue
+        try: cwd = os.readlink(proc / "cwd")
+        except OSError: continue
+        if cwd == str(folder) or cwd.startswith(str(folder) + "/"):
+            try: os.kill(int(proc.name), signal.SIGKILL); n += 1
+            except OSError: pass
+    return n

@@ -2,7 +2,7 @@
 import json, os, re, shutil
 from pathlib import Path
 import pytest
-from browser import missing, jupyter_lab, browser_page, open_notebook, run_all, wait_idle, wait_ran, write_notebook
+from browser import missing, jupyter_lab, browser_page, open_notebook, run_all, wait_idle, wait_ran, write_notebook, kill_processes_in, dismiss_dialogs
 from nemotron_nb.config import load_config
 from nemotron_nb.estimate import summarize
 
@@ -61,15 +61,21 @@ def _shot(page, tmp_path, name):
     return path
 
 def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
-    "The nano3 stage notebook: data and model cells, the builder (model, field, panel, dry run), a submitted tiny run followed live."
+    "The nano3 stage notebook: data and model cells, the builder (model, field, panel, dry run), a tiny run submitted to the local profile and followed live."
     shutil.copy(ROOT / "nbs" / "stages" / "nano3_stage0_pretrain.ipynb", tmp_path / "stage.ipynb")
+    (tmp_path / "env.toml").write_text('[local]\nexecutor = "local"\n')  # the profile the tiny run is submitted with
     with jupyter_lab(tmp_path, tmp_path / "jupyter.log") as (base, token), browser_page(1400, 1100) as page:
         open_notebook(page, base, token, "stage.ipynb")
         code = [c for c in json.loads((tmp_path / "stage.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
         above = next(i for i, c in enumerate(code) if "ConfigBuilder(" in "".join(c["source"]))
-        page.locator(".jp-CodeCell").nth(above).locator(".jp-InputPrompt").click()
-        _menu(page, "Run", "Run All Above Selected Cell")   # setup, data prep (tiny), the blend and layer-map figures
-        wait_ran(page, above, 240_000)
+        started = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+                   ".some(p => p.textContent.includes('[*]') || /\\[\\d+\\]/.test(p.textContent))")
+        for _ in range(4):  # now and then the first menu click does nothing: click again until a cell starts
+            page.locator(".jp-CodeCell").nth(above).locator(".jp-InputPrompt").click()
+            _menu(page, "Run", "Run All Above Selected Cell")   # setup, data prep (tiny), the blend and layer-map figures
+            try: page.wait_for_function(started, timeout=10_000); break
+            except Exception: dismiss_dialogs(page)
+        wait_ran(page, above, 480_000)
         assert page.locator(".jp-OutputArea .js-plotly-plot").count() >= 4   # raw blend, blend, throughput, layer maps
         page.locator(".jp-OutputArea .js-plotly-plot").nth(1).scroll_into_view_if_needed()
         _shot(page, tmp_path, "stage-figures.png")
@@ -96,13 +102,16 @@ def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
         cfg_box = page.locator(".nemotron-config input")
         cfg_box.fill("tiny"); cfg_box.press("Enter")
         page.wait_for_function("() => document.querySelector('.nemotron-command input').value === 'nemotron nano3 pretrain -c tiny'", timeout=30_000)
+        page.select_option(".nemotron-profile select", label="local")
         page.click(".nemotron-submit")
+        page.wait_for_function("() => document.querySelector('.nemotron-output').innerText.includes('--batch local')", timeout=30_000)
         page.wait_for_function("() => { const p = document.querySelector('.nemotron-monitor .js-plotly-plot');"
                                " return p && p.data && p.data[0].x.length >= 2; }", timeout=240_000)
         points = page.evaluate("() => document.querySelector('.nemotron-monitor .js-plotly-plot').data[0].x.length")
         page.locator(".nemotron-monitor").scroll_into_view_if_needed()
         _shot(page, tmp_path, "monitor.png")
         page.click(".nemotron-stop")
+    kill_processes_in(tmp_path)  # the job the local profile started (Stop ends the submitting process, not the job)
     assert points >= 2
     metrics = (tmp_path / "output" / "checkpoints" / "nano3-pretrain-model-tiny" / "metrics.jsonl").read_text().splitlines()
     assert len([l for l in metrics if '"split"' not in l]) >= 2
