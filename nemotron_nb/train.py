@@ -65,8 +65,8 @@ def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, p
         with _autocast(device, precision):
             out = model(x[:, :-1], labels=x[:, 1:])
         (out.loss / n).backward()
-        sums["lm"] += out.lm_loss.item() / n; sums["mtp"] += float(out.mtp_loss) / n
-        sums["aux"] += float(out.aux_loss) / n; sums["loss"] += out.loss.item() / n
+        sums["lm"] += out.lm_loss.item() / n; sums["mtp"] += float(out.mtp_loss.detach()) / n
+        sums["aux"] += float(out.aux_loss.detach()) / n; sums["loss"] += out.loss.item() / n
         mtp = [a + l.item() / n for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf"))
     for group in optimizer.param_groups: group["lr"] = lr
