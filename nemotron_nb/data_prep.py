@@ -19,11 +19,11 @@ from .indexed import ShardWriter, TMP_SUFFIX
 from .blend import BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, write_json_atomic
 
 # %% auto #0
-__all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'OUTPUT_FILES', 'SourceFile',
+__all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'OUTPUT_FILES', 'TASK_ENV', 'SourceFile',
            'list_source_files', 'read_rows', 'Part', 'assign_parts', 'output_folder', 'artifact_name', 'ShardTask',
            'Plan', 'make_plan', 'receipt_ok', 'process_shard', 'default_workers', 'ShardError', 'execute', 'summarize',
            'pieces_of', 'summary_table', 'OutputLock', 'remove_temp_files', 'clear_outputs', 'remove_stale',
-           'run_data_prep']
+           'task_group', 'shard_group', 'TasksLock', 'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
 TEXT_EXTS = (".jsonl", ".json", ".parquet", ".txt")
@@ -218,6 +218,7 @@ class ShardTask:
     max_docs: Optional[int]  # --sample
     holdout: Holdout
     writer: str = "native"  # ShardWriter backend: native | megatron (the same bytes)
+    job_task: str = ""  # "rank/tasks@job" when one of several tasks of a job writes it (recorded in the receipt)
 
     @property
     def name(self) -> str: return f"shard_{self.index:06d}"
@@ -331,7 +332,7 @@ def process_shard(task: ShardTask, report: Optional[Callable] = None) -> dict:
     receipt = {"status": "completed", "dataset": task.dataset, "shard": task.index, "shard_hash": task.shard_hash,
                "stats": {**dict(sorted(stats.items())), "documents": sum(split_docs.values()), "tokens": sum(split_tokens.values()),
                          "splits": {s: {"documents": split_docs[s], "tokens": split_tokens[s]} for s in SPLITS}},
-               "files": files, "elapsed_s": round(time.time() - start, 3), "worker": os.getpid(),
+               "files": files, "elapsed_s": round(time.time() - start, 3), "worker": os.getpid(), **({"task": task.job_task} if task.job_task else {}),
                "started_at": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="milliseconds"),
                "completed_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
     task.receipt_path.parent.mkdir(parents=True, exist_ok=True)
@@ -504,49 +505,122 @@ def remove_stale(plan: Plan) -> int:
         if p.is_file() and p.suffix in (".bin", ".idx", ".json") and str(p) not in keep: p.unlink(); n += 1
     return n
 
+# %% ../nbs/13_data_prep.ipynb #210d8170
+TASK_ENV = ("NEMOTRON_TASK_RANK", "NEMOTRON_NUM_TASKS", "NEMOTRON_TASK_GROUP")
+
+def task_group(environ=None) -> tuple[int, int, str]:
+    "This process's place among the tasks of one job: (rank, number of tasks, job id); `(0, 1, '')` alone."
+    env = os.environ if environ is None else environ
+    rank, num, group = (env.get(k) or "" for k in TASK_ENV)
+    try: rank, num = int(rank or 0), int(num or 1)
+    except ValueError: raise ConfigError(f"NEMOTRON_TASK_RANK={rank!r}, NEMOTRON_NUM_TASKS={num!r}: expected whole numbers") from None
+    if num < 1 or not 0 <= rank < num: raise ConfigError(f"NEMOTRON_TASK_RANK={rank}, NEMOTRON_NUM_TASKS={num}: expected 0 <= rank < tasks")
+    if num > 1 and not group: raise ConfigError(f"NEMOTRON_NUM_TASKS={num} needs NEMOTRON_TASK_GROUP (the job id its tasks share)")
+    return rank, num, group
+
+def shard_group(tasks: list[ShardTask], rank: int, num: int) -> list[ShardTask]:
+    "The shards task `rank` of `num` writes: every `num`-th by size, largest first, from the `rank`-th."
+    return sorted(tasks, key=lambda t: (-t.size, t.dataset, t.index))[rank::num]
+
+class TasksLock:
+    "The lock the tasks of one job take in turn on `<out>/.tasks.lock`, and their shared state `<out>/.tasks.json`."
+    def __init__(self, out: Path): self.out = Path(out)
+    def __enter__(self):
+        import fcntl
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.out / ".tasks.lock", "a+")
+        fcntl.lockf(self.f, fcntl.LOCK_EX)
+        return self
+    def __exit__(self, *a):
+        import fcntl
+        fcntl.lockf(self.f, fcntl.LOCK_UN); self.f.close()
+    def state(self) -> dict:
+        try: return json.loads((self.out / ".tasks.json").read_text())
+        except (OSError, ValueError): return {}
+    def save(self, state: dict): write_json_atomic(self.out / ".tasks.json", state)
+
 # %% ../nbs/13_data_prep.ipynb #0d72bc04
+def _setup(cfg: DataPrepConfig, plan: Plan):
+    "What a run does first, once: `--force` clears the folder, temporary files of a killed run go, `plan.json` is written."
+    if cfg.force: clear_outputs(plan.out)
+    remove_temp_files(plan.out)
+    write_json_atomic(plan.out / "plan.json", plan.to_json())
+
+def _write_shards(cfg, plan: Plan, mine: list[ShardTask], model: str, console, progress: bool, who: str = ""):
+    "Write the shards of `mine` not done yet; returns (receipts of `mine`, how many were written now), or None on a failed shard."
+    done = {(t.dataset, t.index): r for t in mine if (r := receipt_ok(t)) is not None}
+    pending = [t for t in mine if (t.dataset, t.index) not in done]
+    workers = max(1, min(cfg.num_workers or default_workers(), len(pending) or 1))
+    of = f"{len(mine)} of {len(plan.tasks)}" if len(mine) < len(plan.tasks) else f"{len(plan.tasks)}"
+    console.print(f"{model} data prep ({cfg.config_name}){who}: {len(plan.entries)} datasets, {of} shards "
+                  f"({len(done)} done before, {len(pending)} to write) with {workers} worker(s), "
+                  f"tokenizer {cfg.tokenizer.model} ({plan.tokenizer.vocab_size:,} tokens) -> {plan.out}", markup=False)
+    try:
+        with _Progress(len(mine), len(done), console=console, disable=not progress or not pending) as bar:
+            done.update(execute(pending, workers, bar))
+    except ShardError as e:
+        console.print(f"error: {e} (finished shards are kept: rerun to resume)", markup=False)
+        return None
+    return done, len(pending)
+
+def _finalize(cfg, plan: Plan, receipts: dict, model: str, console, t0: float, resumed: int, tasks: int = 1) -> dict:
+    "Every shard is done: remove leftovers, write `blend.json` and `metadata.json`; returns the metadata."
+    out = plan.out
+    remove_temp_files(out); remove_stale(plan)
+    datasets = summarize(plan, receipts)
+    blend = make_blend_json(pieces_of(plan, receipts))
+    for s in SPLITS:
+        if not blend[s]: console.print(f"[yellow]warning: the {s} split is empty")
+    write_json_atomic(out / "blend.json", blend)
+    meta = {"artifact": artifact_name(model, cfg), "model": model, "config_name": cfg.config_name, "output_dir": str(out),
+            "blend_path": str(Path(cfg.blend_path).absolute()), "tokenizer": plan.tokenizer.describe(),
+            "num_shards": len(plan.tasks) // len(plan.entries), "sample": cfg.sample,
+            "holdout": {"valid": str(plan.holdout.valid), "test": str(plan.holdout.test)},
+            "total_tokens": sum(d["tokens"] for d in datasets.values()),
+            "total_documents": sum(d["documents"] for d in datasets.values()),
+            "total_sequences": sum(d["documents"] for d in datasets.values()),
+            "datasets": datasets, "shards_resumed": resumed, "tasks": tasks,
+            "elapsed_s": round(time.time() - t0, 3), "config": to_dict(cfg),
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_json_atomic(out / "metadata.json", meta)
+    return meta
+
+# %% ../nbs/13_data_prep.ipynb #7be2a5cd
 def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Optional[str] = None, console=None,
-                  progress: bool = True, register: bool = True) -> int:
+                  progress: bool = True, register: bool = True, task: Optional[tuple] = None) -> int:
     "Tokenize the blend of `cfg` into bin/idx shards and a `blend.json`; returns 0 (raises `ConfigError` on bad input)."
+    "`task`: (rank, number of tasks, job id) of this process among the tasks of one job; default `task_group()`."
     from rich.console import Console
     console = console or Console(stderr=False, highlight=False)
     t0 = time.time()
+    rank, num, group = task or task_group()
     plan = make_plan(cfg)
     out = plan.out
-    with OutputLock(out):
-        if cfg.force: clear_outputs(out)
-        remove_temp_files(out)
-        write_json_atomic(out / "plan.json", plan.to_json())
-        receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
-        pending = [t for t in plan.tasks if (t.dataset, t.index) not in receipts]
-        workers = max(1, min(cfg.num_workers or default_workers(), len(pending) or 1))
-        console.print(f"{model} data prep ({cfg.config_name}): {len(plan.entries)} datasets, {len(plan.tasks)} shards "
-                      f"({len(receipts)} done before, {len(pending)} to write) with {workers} worker(s), "
-                      f"tokenizer {cfg.tokenizer.model} ({plan.tokenizer.vocab_size:,} tokens) -> {out}", markup=False)
-        try:
-            with _Progress(len(plan.tasks), len(receipts), console=console, disable=not progress or not pending) as bar:
-                receipts.update(execute(pending, workers, bar))
-        except ShardError as e:
-            console.print(f"error: {e} (finished shards are kept: rerun to resume)", markup=False)
-            return 1
-        remove_temp_files(out); remove_stale(plan)
-        datasets = summarize(plan, receipts)
-        blend = make_blend_json(pieces_of(plan, receipts))
-        for s in SPLITS:
-            if not blend[s]: console.print(f"[yellow]warning: the {s} split is empty")
-        write_json_atomic(out / "blend.json", blend)
-        name = artifact_name(model, cfg)
-        meta = {"artifact": name, "model": model, "config_name": cfg.config_name, "output_dir": str(out),
-                "blend_path": str(Path(cfg.blend_path).absolute()), "tokenizer": plan.tokenizer.describe(),
-                "num_shards": len(plan.tasks) // len(plan.entries), "sample": cfg.sample,
-                "holdout": {"valid": str(plan.holdout.valid), "test": str(plan.holdout.test)},
-                "total_tokens": sum(d["tokens"] for d in datasets.values()),
-                "total_documents": sum(d["documents"] for d in datasets.values()),
-                "total_sequences": sum(d["documents"] for d in datasets.values()),
-                "datasets": datasets, "shards_resumed": len(plan.tasks) - len(pending),
-                "elapsed_s": round(time.time() - t0, 3), "config": to_dict(cfg),
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        write_json_atomic(out / "metadata.json", meta)
+    if num == 1:
+        with OutputLock(out):
+            _setup(cfg, plan)
+            if (r := _write_shards(cfg, plan, plan.tasks, model, console, progress)) is None: return 1
+            receipts, written = r
+            meta = _finalize(cfg, plan, receipts, model, console, t0, len(plan.tasks) - written)
+    else:
+        label = f"{rank}/{num}@{group}"
+        with TasksLock(out) as lock:  # the first task of the job to get here sets the folder up
+            if lock.state().get("group") != group:
+                _setup(cfg, plan); lock.save({"group": group, "num_tasks": num, "finalized": False})
+        mine = [dataclasses.replace(t, job_task=label) for t in shard_group(plan.tasks, rank, num)]
+        if _write_shards(cfg, plan, mine, model, console, progress, f", task {rank + 1} of {num} (job {group})") is None: return 1
+        with TasksLock(out) as lock:  # the last task to finish writes blend.json
+            receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
+            if lock.state().get("finalized"):  # a requeued job whose earlier run finished
+                console.print(f"task {rank + 1} of {num}: done, blend.json was written before", markup=False); return 0
+            if len(receipts) < len(plan.tasks):
+                console.print(f"task {rank + 1} of {num}: my {len(mine)} shards are done; {len(plan.tasks) - len(receipts)} shards "
+                              "of other tasks are not yet (the last task to finish writes blend.json)", markup=False)
+                return 0
+            resumed = sum(not str(r.get("task", "")).endswith(f"@{group}") for r in receipts.values())
+            meta = _finalize(cfg, plan, receipts, model, console, t0, resumed, num)
+            lock.save({**lock.state(), "finalized": True})
+    datasets, name = meta["datasets"], meta["artifact"]
     console.print(summary_table(datasets, title=f"{name}: {meta['total_tokens']:,} tokens in {meta['elapsed_s']:.1f} s"))
     for ds, d in datasets.items():
         bad = {k: v for k, v in d["skipped"].items() if v}

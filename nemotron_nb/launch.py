@@ -13,8 +13,8 @@ try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'RECIPE_OWNED', 'DEFAULTS',
-           'FORWARDED_SECRETS', 'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys', 'resolve_profile',
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'DEFAULTS', 'FORWARDED_SECRETS',
+           'TASK_EXPORTS', 'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys', 'resolve_profile',
            'cli_env', 'job_resources', 'job_env_vars', 'write_secrets_file', 'source_secrets_line', 'job_command',
            'job_script', 'recipe_name', 'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec',
            'make_executor', 'provenance_dir', 'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare',
@@ -51,13 +51,13 @@ PROFILE_KEYS = {  # key -> accepted types
     # where (Slurm)
     "account": str, "partition": str, "run_partition": str, "batch_partition": str, "time": str, "mem": str,
     "exclusive": bool, "cpus_per_task": int,
-    # resources (the recipe's `run.env` sets these; the profile fills what the recipe does not)
+    # resources (the profile's, else the recipe's `run.env`, else 1 node without GPUs)
     "nodes": int, "ntasks_per_node": int, "gpus_per_node": int, "nproc_per_node": int,
     # software and files
     "container_image": str, "mounts": list, "workdir": str, "setup_lines": (list, str), "startup_commands": list,
     "env_vars": dict,
     # how to reach the cluster
-    "tunnel": str, "host": str, "user": str, "identity": str, "remote_job_dir": str,
+    "tunnel": str, "host": str, "port": int, "user": str, "identity": str, "remote_job_dir": str,
     # docker
     "runtime": str, "ipc_mode": str, "shm_size": str,
     # dgxcloud
@@ -106,7 +106,6 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
     return merged
 
 # %% ../nbs/31_launch.ipynb #384aac50
-RECIPE_OWNED = ("nodes", "gpus_per_node", "ntasks_per_node", "nproc_per_node", "container_image")
 DEFAULTS = {"executor": "local", "nodes": 1, "gpus_per_node": 0, "time": "04:00:00", "tunnel": None}
 
 def cli_env(overrides) -> dict:
@@ -114,7 +113,7 @@ def cli_env(overrides) -> dict:
     return parse_overrides([o for o in overrides if o.startswith("run.env.")]).get("run", {}).get("env", {})
 
 def job_resources(recipe_env: dict, profile: dict, overrides=()) -> dict:
-    "The job's resources: the recipe's `run.env` for the resources it sets, the profile for the rest, the command line over both."
+    "The job's resources: the profile's, the recipe's `run.env` for what the profile leaves unset, the command line over both."
     cli = cli_env(overrides)
     recipe = {k: v for k, v in recipe_env.items() if k not in cli}
     check_profile_keys(recipe, "recipe run.env")
@@ -122,7 +121,7 @@ def job_resources(recipe_env: dict, profile: dict, overrides=()) -> dict:
     for k, v in recipe.items():
         if k == "env_vars": out[k] = {**v, **out.get(k, {})}
         elif k == "mounts": out[k] = [*v, *out.get(k, [])]
-        elif k in RECIPE_OWNED or k not in profile: out[k] = v
+        elif k not in profile: out[k] = v
     check_profile_keys(cli, "command line run.env")
     out.update(cli)
     if out.get("nproc_per_node") is None:  # processes per node: one per GPU, else the profile's ntasks_per_node, else 1
@@ -166,9 +165,14 @@ def job_command(model: str, stage, args, config: str | None = None, extra=()) ->
     if getattr(args, "force", False): cmd.append("--force")
     return [*cmd, *args.overrides, *extra]
 
-def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: str | None = None, secrets_file=None) -> str:
+TASK_EXPORTS = "export NEMOTRON_TASK_RANK=${SLURM_PROCID:-0} NEMOTRON_NUM_TASKS=${SLURM_NTASKS:-1} NEMOTRON_TASK_GROUP=${SLURM_JOB_ID:-}"
+
+def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: str | None = None, secrets_file=None,
+               task_env: bool = False) -> str:
     "The shell script each task of the job runs (`secrets_file`: sourced first, where no sbatch script can do it)."
+    "`task_env`: export the task's place in a Slurm job (data prep's shard groups)."
     lines = [source_secrets_line(secrets_file)] if secrets_file else []
+    lines += [TASK_EXPORTS] if task_env else []
     lines += [f"export PATH={shlex.quote(path_prefix)}:$PATH"] if path_prefix else []
     lines += [*(res.get("startup_commands") or [])]  # after PATH: a profile's setup may put its own tools first
     if workdir: lines.append(f"cd {shlex.quote(workdir)}")
@@ -202,9 +206,10 @@ def tunnel_kind(res: dict) -> str:
 def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=()) -> dict:
     "The executor for a stage of `kind` (`pretrain`/`data_prep`) in `mode` (`run`/`batch`): class, keyword arguments, launcher, tunnel."
     ex, train = res["executor"], kind == "pretrain"
-    nodes = res["nodes"] if train else res.get("nodes", 1)
-    gpus = res.get("gpus_per_node") or 0
-    nproc = res["nproc_per_node"] if train else 1
+    nodes = res.get("nodes") or 1
+    gpus = (res.get("gpus_per_node") or 0) if train else 0  # data prep is a CPU stage
+    nproc = res["nproc_per_node"] if train else 1  # processes per node: torchrun workers; data prep: one process
+    tasks = nproc if train else (res.get("ntasks_per_node") or 1)  # Slurm tasks per node; data prep: one per shard group
     spec = {"launcher": "torchrun" if train else None, "tunnel": None}
     if ex == "local":
         spec.update(cls="LocalExecutor", kwargs={"ntasks_per_node": nproc, "env_vars": dict(plain_env)})
@@ -212,9 +217,9 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
         for k in ("account",):
             if not res.get(k): raise ConfigError(f"profile: executor 'slurm' needs {k!r}")
         partition = res.get(f"{mode}_partition") or res.get("partition")
-        kw = {"account": res["account"], "job_name_prefix": "nemotron.", "partition": partition, "nodes": nodes, "ntasks_per_node": nproc,
+        kw = {"account": res["account"], "job_name_prefix": "nemotron.", "partition": partition, "nodes": nodes, "ntasks_per_node": tasks,
               "time": res["time"], "env_vars": dict(plain_env)}
-        if gpus and train: kw["gpus_per_node"] = gpus
+        if gpus: kw["gpus_per_node"] = gpus
         for k in ("cpus_per_task", "mem", "exclusive", "container_image"):
             if res.get(k) is not None: kw[k] = res[k]
         if res.get("mounts"): kw["container_mounts"] = list(res["mounts"])
@@ -226,11 +231,11 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
             for k in ("host", "user", "remote_job_dir"):
                 if not res.get(k): raise ConfigError(f"profile: an ssh tunnel needs {k!r}")
             spec["tunnel"] = {"kind": "ssh", "host": res["host"], "user": res["user"], "job_dir": res["remote_job_dir"],
-                              **({"identity": res["identity"]} if res.get("identity") else {})}
+                              **{k: res[k] for k in ("port", "identity") if res.get(k)}}
         spec.update(cls="SlurmExecutor", kwargs=kw)
     elif ex == "docker":
         if not res.get("container_image"): raise ConfigError("profile: executor 'docker' needs 'container_image'")
-        kw = {"container_image": res["container_image"], "num_gpus": gpus if train else 0, "ntasks_per_node": nproc,
+        kw = {"container_image": res["container_image"], "num_gpus": gpus, "ntasks_per_node": nproc,
               "volumes": list(res.get("mounts") or []), "env_vars": dict(plain_env)}
         kw.update({k: res[k] for k in ("runtime", "ipc_mode", "shm_size") if res.get(k)})
         spec.update(cls="DockerExecutor", kwargs=kw)
@@ -379,7 +384,8 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
             secrets.clear()
         t["resources"], t["workdir"] = res, workdir
         if res["executor"] == "local": spec["kwargs"]["env_vars"]["PATH"] = f"{venv_bin}:{os.environ.get('PATH', '')}"
-        t["script"] = job_script(t["command"], workdir, res, venv_bin if local_fs else None, script_secrets)
+        t["script"] = job_script(t["command"], workdir, res, venv_bin if local_fs else None, script_secrets,
+                                 task_env=stage.kind == "data_prep" and spec["cls"] == "SlurmExecutor")
         spec["private_env_file"] = sec_file if secret else None
         specs.append(spec)
     return {"mode": mode, "profile": profile_name, "env_file": str(env_path), "profile_settings": profile, "name": name,

@@ -300,14 +300,23 @@ def local_tiny_data(tmp_path_factory):
     return d / "output" / "nano3" / "stage0_pretrain_tiny"
 
 def test_data_prep_through_slurm_makes_the_same_shards_and_a_rerun_redoes_only_missing_ones(tmp_path, slurm, local_tiny_data):
-    _local_slurm_env(tmp_path, fake=False)
-    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "local-slurm", cwd=tmp_path, env=_env(tmp_path))
+    "Two Slurm tasks, each writing its group of the 8 shards; the last one to finish writes blend.json."
+    _local_slurm_env(tmp_path, fake=False, extra='[two-tasks]\nextends = "local-slurm"\nntasks_per_node = 2\n')
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "two-tasks", cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert "nano3-data-prep-tiny: SUCCEEDED" in r.stdout and "1,170,283 tokens" in r.stdout  # its summary, streamed
+    job_id = re.search(r"\[SLURM\] Job (\d+)", r.stdout).group(1)
+    for task in (1, 2):  # (rich wraps the log at 80 columns)
+        assert f"nano3 data prep (tiny), task {task} of 2 (job {job_id}): 2 datasets, 4 of 8 shards (0 done" in r.stdout, r.stdout[-3000:]
     out = tmp_path / "output" / "nano3" / "stage0_pretrain_tiny"
     for pat in ("*.bin", "*.idx"):
         ours, theirs = _tree(out / "shards", pat), _tree(local_tiny_data / "shards", pat)
         assert len(ours) == 24 and ours == theirs  # 2 datasets x 4 shards x train/valid/test, byte for byte
+    import json
+    assert _job_yaml(tmp_path)[1]["submitted"]["jobs"][0]["job_id"] == job_id
+    tasks = sorted(json.loads(p.read_text())["task"] for p in (out / "shards").rglob("receipts/*.json"))
+    assert tasks == [f"0/2@{job_id}"] * 4 + [f"1/2@{job_id}"] * 4
+    assert json.loads((out / "metadata.json").read_text())["tasks"] == 2
     assert (out / "blend.json").read_text().replace(str(out), "OUT") == \
            (local_tiny_data / "blend.json").read_text().replace(str(local_tiny_data), "OUT")
     # lose one shard (its files and receipt); a rerun through Slurm writes only that one again
@@ -315,7 +324,7 @@ def test_data_prep_through_slurm_makes_the_same_shards_and_a_rerun_redoes_only_m
     for p in [*shard.glob("*_000002.*"), shard / "receipts" / "shard_000002.json"]: p.unlink()
     before = {p: p.stat().st_mtime_ns for p in (out / "shards").rglob("*.bin")}
     time.sleep(0.05)
-    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--batch", "local-slurm", cwd=tmp_path, env=_env(tmp_path))
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--batch", "two-tasks", cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     job_id = re.search(r"submitted nano3-data-prep-tiny: job (\d+)", r.stdout).group(1)
     assert _wait_state(job_id) == "COMPLETED"
