@@ -14,11 +14,11 @@ except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
 __all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'DEFAULTS', 'FORWARDED_SECRETS',
-           'TASK_EXPORTS', 'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys', 'resolve_profile',
-           'cli_env', 'job_resources', 'job_env_vars', 'write_secrets_file', 'source_secrets_line', 'job_command',
-           'job_script', 'recipe_name', 'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec',
-           'make_executor', 'provenance_dir', 'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare',
-           'job_record', 'dry_run', 'submit', 'job_statuses']
+           'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys',
+           'resolve_profile', 'cli_env', 'job_resources', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
+           'job_command', 'job_script', 'recipe_name', 'nemorun_home', 'import_nemo_run', 'tunnel_kind',
+           'executor_spec', 'make_executor', 'provenance_dir', 'write_provenance', 'plan_tasks', 'dry_run_scripts',
+           'prepare', 'job_record', 'dry_run', 'submit', 'job_statuses']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -62,10 +62,10 @@ PROFILE_KEYS = {  # key -> accepted types
     "runtime": str, "ipc_mode": str, "shm_size": str,
     # dgxcloud
     "base_url": str, "kube_apiserver_url": str, "client_id": str, "client_secret": str, "project_name": str,
-    "pvc_nemo_run_dir": str, "pvcs": list,
+    "pvc_nemo_run_dir": str, "pvcs": list, "distributed_framework": str, "custom_spec": dict,
     # lepton
     "nemo_run_dir": str, "resource_shape": str, "node_group": str, "node_reservation": str, "shared_memory_size": int,
-    "image_pull_secrets": list,
+    "image_pull_secrets": list, "pre_launch_commands": list,
 }
 EXECUTORS = ("local", "slurm", "docker", "dgxcloud", "lepton")
 TUNNELS = ("local", "ssh")
@@ -203,9 +203,15 @@ def tunnel_kind(res: dict) -> str:
     if res.get("tunnel"): return res["tunnel"]
     return "local" if (shutil.which("sbatch") and not res.get("host")) else "ssh"
 
+REQUIRED_KEYS = {"slurm": ("account",), "docker": ("container_image",), "lepton": ("container_image", "nemo_run_dir"),
+                 "dgxcloud": ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name",
+                              "container_image", "pvc_nemo_run_dir")}
+
 def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=()) -> dict:
     "The executor for a stage of `kind` (`pretrain`/`data_prep`) in `mode` (`run`/`batch`): class, keyword arguments, launcher, tunnel."
     ex, train = res["executor"], kind == "pretrain"
+    missing = [k for k in REQUIRED_KEYS.get(ex, ()) if not res.get(k)]
+    if missing: raise ConfigError(f"profile: executor {ex!r} needs {', '.join(map(repr, missing))}")
     nodes = res.get("nodes") or 1
     gpus = (res.get("gpus_per_node") or 0) if train else 0  # data prep is a CPU stage
     nproc = res["nproc_per_node"] if train else 1  # processes per node: torchrun workers; data prep: one process
@@ -214,8 +220,7 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
     if ex == "local":
         spec.update(cls="LocalExecutor", kwargs={"ntasks_per_node": nproc, "env_vars": dict(plain_env)})
     elif ex == "slurm":
-        for k in ("account",):
-            if not res.get(k): raise ConfigError(f"profile: executor 'slurm' needs {k!r}")
+
         partition = res.get(f"{mode}_partition") or res.get("partition")
         kw = {"account": res["account"], "job_name_prefix": "nemotron.", "partition": partition, "nodes": nodes, "ntasks_per_node": tasks,
               "time": res["time"], "env_vars": dict(plain_env)}
@@ -234,19 +239,21 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
                               **{k: res[k] for k in ("port", "identity") if res.get(k)}}
         spec.update(cls="SlurmExecutor", kwargs=kw)
     elif ex == "docker":
-        if not res.get("container_image"): raise ConfigError("profile: executor 'docker' needs 'container_image'")
+
         kw = {"container_image": res["container_image"], "num_gpus": gpus, "ntasks_per_node": nproc,
               "volumes": list(res.get("mounts") or []), "env_vars": dict(plain_env)}
         kw.update({k: res[k] for k in ("runtime", "ipc_mode", "shm_size") if res.get(k)})
         spec.update(cls="DockerExecutor", kwargs=kw)
     elif ex == "dgxcloud":
         kw = {k: res[k] for k in ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name",
-                                  "container_image", "pvc_nemo_run_dir", "pvcs") if res.get(k) is not None}
+                                  "container_image", "pvc_nemo_run_dir", "pvcs", "distributed_framework", "custom_spec")
+              if res.get(k) is not None}
         kw.update(nodes=nodes, gpus_per_node=gpus, nprocs_per_node=nproc, env_vars=dict(plain_env))
         spec.update(cls="DGXCloudExecutor", kwargs=kw)
     elif ex == "lepton":
         kw = {k: res[k] for k in ("container_image", "nemo_run_dir", "resource_shape", "node_group", "node_reservation",
-                                  "shared_memory_size", "image_pull_secrets") if res.get(k) is not None}
+                                  "shared_memory_size", "image_pull_secrets", "pre_launch_commands", "custom_spec")
+              if res.get(k) is not None}
         kw.update(nodes=nodes, gpus_per_node=gpus, nprocs_per_node=nproc, env_vars=dict(plain_env),
                   mounts=[{"path": m.split(":")[0], "mount_path": m.split(":")[-1]} for m in res.get("mounts") or []])
         spec.update(cls="LeptonExecutor", kwargs=kw)
@@ -314,8 +321,8 @@ def _build_experiment(run, title: str, tasks: list[dict], specs: list[dict], tun
         exp.add(script, executor=ex, name=t["name"])
     return exp
 
-def dry_run_scripts(title: str, tasks: list[dict], specs: list[dict]) -> list[tuple[str, str]]:
-    "For each task: the sbatch script (Slurm) or the executor's command, and the task script, as NeMo-Run would submit them."
+def dry_run_scripts(title: str, tasks: list[dict], specs: list[dict]) -> list[tuple[str, str, str]]:
+    "For each task: its name, the command NeMo-Run launches, and (Slurm) the sbatch script, as NeMo-Run would submit them."
     run = import_nemo_run()
     from nemo_run.config import set_nemorun_home
     real, out = str(nemorun_home()), []
@@ -326,10 +333,10 @@ def dry_run_scripts(title: str, tasks: list[dict], specs: list[dict]) -> list[tu
             exp = _build_experiment(run, title, tasks, specs, tunnel_job_dir=f"{tmpd}/experiments", dependencies=True)
             exp.dryrun(log=False, delete_exp_dir=False)
             for job, rdir in zip(exp.jobs, real_dirs):
-                ex = job.executor
+                ex, role = job.executor, job._dryrun_info._app.roles[0]
+                fix = lambda s: s.replace(f"{tmpd}/experiments", rdir).replace(tmpd, real)
                 sb = Path(ex.experiment_dir) / f"{ex.job_name}_sbatch.sh"
-                text = sb.read_text() if sb.exists() else ""
-                out.append((text.replace(f"{tmpd}/experiments", rdir).replace(tmpd, real), job.id))
+                out.append((job.id, fix(" ".join([role.entrypoint, *role.args])), fix(sb.read_text()) if sb.exists() else ""))
             exp._exit_stack = getattr(exp, "_exit_stack", None)
         finally:
             set_nemorun_home(real)
@@ -414,9 +421,9 @@ def dry_run(p: dict, argv) -> int:
              f"# task script of {t['name']}", t["script"].rstrip())
     if p["secrets"]:
         _say(f"# secrets {', '.join(sorted(p['secrets']))}: only in {p['specs'][0]['private_env_file']} (mode 0600), sourced by the job")
-    if any(s["cls"] == "SlurmExecutor" for s in p["specs"]):
-        for text, name in dry_run_scripts(p["name"], p["tasks"], p["specs"]):
-            _say(f"# sbatch script of {name}", text.rstrip())
+    for (name, command, sbatch), s in zip(dry_run_scripts(p["name"], p["tasks"], p["specs"]), p["specs"]):
+        if sbatch: _say(f"# sbatch script of {name}", sbatch.rstrip())  # its srun line holds the launch command
+        else: _say(f"# launch command of {name} ({s['cls']}): {command}")
     _say(f"# would write {p['dir']}/ (job.yaml, configs, command.sh) and submit {len(p['tasks'])} job(s)",
          "# dry run: nothing written, nothing submitted")
     return 0

@@ -50,7 +50,7 @@ gpus_per_node = 8
 
 def _sbatch(out: str, task: str) -> str:
     "The sbatch script of `task` in a dry run's output."
-    return re.split(r"\n# (?:sbatch script of |would write )", out.split(f"# sbatch script of {task}\n", 1)[1])[0]
+    return re.split(r"\n# (?:sbatch script of |launch command of |would write )", out.split(f"# sbatch script of {task}\n", 1)[1])[0]
 
 def test_dry_run_super3_four_nodes_pins_the_sbatch_script(tmp_path):
     "super3 phase 1 on 4 nodes x 8 GPUs (TP 4, EP 8): every resource field of the sbatch script and the torchrun line."
