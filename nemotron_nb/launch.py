@@ -4,7 +4,7 @@
 
 # %% ../nbs/31_launch.ipynb #30b1bb93
 from __future__ import annotations
-import contextlib, datetime, glob, io, os, shlex, shutil, sys, tempfile, time
+import contextlib, datetime, glob, io, os, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
 from .config import (ConfigError, is_secret_name, load_config, parse_overrides, redact, to_dict, to_yaml,
@@ -236,7 +236,9 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
             for k in ("host", "user", "remote_job_dir"):
                 if not res.get(k): raise ConfigError(f"profile: an ssh tunnel needs {k!r}")
             spec["tunnel"] = {"kind": "ssh", "host": res["host"], "user": res["user"], "job_dir": res["remote_job_dir"],
-                              **{k: res[k] for k in ("port", "identity") if res.get(k)}}
+                              **({"port": res["port"]} if res.get("port") else {}),
+                              # paramiko opens the key file as given: expand `~` here (OpenSSH would)
+                              **({"identity": str(Path(res["identity"]).expanduser())} if res.get("identity") else {})}
         spec.update(cls="SlurmExecutor", kwargs=kw)
     elif ex == "docker":
 
@@ -429,11 +431,44 @@ def dry_run(p: dict, argv) -> int:
     return 0
 
 # %% ../nbs/31_launch.ipynb #d3d683d4
+def _ssh_tunnel(ex):
+    t = getattr(ex, "tunnel", None)
+    return t if type(t).__name__ == "SSHTunnel" else None
+
+def _log_dir(ex) -> str:
+    "The folder of a submitted job's logs: NeMo-Run's job folder, on the cluster when it is reached through SSH."
+    t = _ssh_tunnel(ex)
+    return os.path.join(t.job_dir, Path(ex.job_dir).name) if t else getattr(ex, "job_dir", "")
+
+def _on_cluster(ex) -> str:
+    "The prefix that runs a command where the job's logs are: `ssh [-p PORT] [-i KEY] user@host ` for an SSH tunnel, else nothing."
+    t = _ssh_tunnel(ex)
+    if not t: return ""
+    return "ssh " + (f"-p {t.port} " if t.port else "") + (f"-i {shlex.quote(t.identity)} " if t.identity else "") + f"{t.user}@{t.host} "
+
+def _check_ssh(t: dict):
+    "Log in once with the OpenSSH client, as NeMo-Run's rsync will: a one-line `ConfigError` (before any secret leaves) if that fails."
+    "(NeMo-Run's paramiko connection accepts any host key; `ssh`, like the rsync, checks it against known_hosts.)"
+    dest = f"{t['user']}@{t['host']}" + (f":{t['port']}" if t.get("port") else "")
+    if t.get("identity") and not Path(t["identity"]).is_file(): raise ConfigError(f"profile: identity={t['identity']}: no such file")
+    cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", *(["-p", str(t["port"])] if t.get("port") else []),
+           *(["-i", t["identity"]] if t.get("identity") else []), f"{t['user']}@{t['host']}", "true"]
+    try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    except FileNotFoundError: raise ConfigError("an ssh tunnel needs the OpenSSH client `ssh` (NeMo-Run copies files with rsync over it)") from None
+    except subprocess.TimeoutExpired: raise ConfigError(f"ssh {dest}: no answer in 60 s") from None
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
+        hint = (f" (its host key is not in ~/.ssh/known_hosts: connect once with `{shlex.join(['ssh', *cmd[5:-1]])}` and accept it)"
+                if "Host key verification failed" in r.stderr else "")
+        raise ConfigError(f"ssh {dest}: {why}{hint}")
+
 def submit(cfg, model: str, stage, args, argv=None) -> int:
     "`nemotron <model> <stage> --run/--batch PROFILE [--dry-run]`: submit the stage through NeMo-Run."
     argv = ["nemotron", *(sys.argv[1:] if argv is None else argv)]
     p = prepare(cfg, model, stage, args)
     if args.dry_run: return dry_run(p, argv)
+    for t in {repr(s["tunnel"]): s["tunnel"] for s in p["specs"] if (s.get("tunnel") or {}).get("kind") == "ssh"}.values():
+        _check_ssh(t)  # before anything is written or sent
     d = write_provenance(p["dir"], job_record(p, argv),
                          {(f"{'train' if stage.kind == 'pretrain' else 'data_prep'}"
                            + (f"-{t['phase']}" if len(p["tasks"]) > 1 else "") + ".yaml"): t["cfg"] for t in p["tasks"]}, argv)
@@ -448,6 +483,7 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
                 tunnel.run(f"umask 077 && mkdir -p {shlex.quote(str(Path(remote).parent))}")
                 tunnel.put(str(p["secrets_path"]), remote)
                 tunnel.run(f"chmod 600 {shlex.quote(remote)}")
+                tunnel.cleanup()
     _say(f"submitting {p['name']} with profile [{p['profile']}] ({p['mode']}); provenance: {d}")
     exp = _build_experiment(run, p["name"], p["tasks"], p["specs"])
     try:  # NeMo-Run submits in run() and waits for attached jobs (streaming their logs) when the experiment exits
@@ -457,19 +493,20 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
         if any(s["cls"] == "SlurmExecutor" for s in p["specs"]):
             ids = " ".join(_job_id(getattr(j, "handle", "")) for j in exp.jobs)
             print(f"interrupted: the Slurm job(s) keep running; follow them with `nemo experiment logs {exp._id} 0`, "
-                  f"cancel them with `scancel {ids}`", file=sys.stderr)
+                  f"cancel them with `{_on_cluster(exp.jobs[0].executor)}scancel {ids}`", file=sys.stderr)
         else: print("interrupted", file=sys.stderr)
         return 130
-    jobs = [{"name": j.id, "job_id": _job_id(getattr(j, "handle", "")), "log_dir": getattr(j.executor, "job_dir", "")} for j in exp.jobs]
+    jobs = [{"name": j.id, "job_id": _job_id(getattr(j, "handle", "")), "log_dir": _log_dir(j.executor)} for j in exp.jobs]
     record = yaml.safe_load((d / "job.yaml").read_text())
     record["submitted"] = {"experiment_id": exp._id, "jobs": jobs}
     _write(d / "job.yaml", yaml.safe_dump(record, sort_keys=False))
     if p["mode"] == "batch":
-        for j in jobs:
+        for j, job in zip(jobs, exp.jobs):
+            on = _on_cluster(job.executor)
             _say(f"submitted {j['name']}: job {j['job_id']}",
-                 f"  logs:   {j['log_dir']}/log-*_{j['job_id']}_*.out",
-                 f"  follow: tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} 0)",
-                 f"  cancel: scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} 0)")
+                 f"  logs:   {j['log_dir']}/log-*_{j['job_id']}_*.out" + (f"   (on {on.split()[-1]})" if on else ""),
+                 f"  follow: {on}tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} 0)",
+                 f"  cancel: {on}scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} 0)")
         return 0
     status = job_statuses(exp._id)
     for name, st in status.items(): _say(f"{name}: {st}")

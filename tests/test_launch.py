@@ -220,7 +220,8 @@ def test_batch_returns_at_once_with_a_job_id_then_the_job_completes(tmp_path, sl
     m = re.search(r"submitted nano3-data-prep-tiny: job (\d+)\n  logs:   (\S+)\n  follow: tail -f (\S+) .*\n  cancel: scancel (\d+)", r.stdout)
     assert m and m.group(1) == m.group(4), r.stdout[-2000:]
     job_id = m.group(1)
-    assert _sacct(job_id) in ("PENDING", "RUNNING")  # returned before the 4 s job ended
+    # returned before the 4 s job ended (the controller knows the job at once; sacct may not list it yet)
+    assert subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True).stdout.strip() in ("PENDING", "RUNNING")
     assert "step 4" not in r.stdout
     assert _wait_state(job_id) == "COMPLETED"
     assert (tmp_path / "stage_ran.txt").read_text() == "nano3 data prep pretrain -c tiny\n"
