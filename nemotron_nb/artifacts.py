@@ -83,8 +83,8 @@ def resolve_artifact(ref: str, registry=None) -> Artifact:
 LOGGED_FILES = ("blend.json", "metadata.json")
 
 def wandb_configured() -> bool:
-    "Whether to log to W&B: `WANDB_PROJECT` is set, or a W&B run is active in this process."
-    if os.environ.get("WANDB_MODE") == "disabled": return False
+    "Whether to log to W&B: `WANDB_PROJECT` is set, or a W&B run is active in this process (never with `$NEMOTRON_ARTIFACTS_WANDB=0`)."
+    if os.environ.get("WANDB_MODE") == "disabled" or os.environ.get("NEMOTRON_ARTIFACTS_WANDB") == "0": return False
     w = sys.modules.get("wandb")
     return bool(os.environ.get("WANDB_PROJECT")) or (w is not None and getattr(w, "run", None) is not None)
 

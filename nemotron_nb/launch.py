@@ -13,12 +13,13 @@ try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'DEFAULTS', 'FORWARDED_SECRETS',
-           'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys',
-           'resolve_profile', 'cli_env', 'job_resources', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
-           'job_command', 'job_script', 'recipe_name', 'nemorun_home', 'import_nemo_run', 'tunnel_kind',
-           'executor_spec', 'make_executor', 'provenance_dir', 'write_provenance', 'plan_tasks', 'dry_run_scripts',
-           'prepare', 'job_record', 'dry_run', 'submit', 'job_statuses']
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'DEFAULTS',
+           'FORWARDED_SECRETS', 'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file', 'profiles',
+           'check_profile_keys', 'check_sections', 'resolve_profile', 'cli_env', 'job_resources', 'artifacts_env',
+           'job_env_vars', 'write_secrets_file', 'source_secrets_line', 'job_command', 'job_script', 'recipe_name',
+           'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec', 'make_executor', 'provenance_dir',
+           'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare', 'job_record', 'dry_run', 'submit',
+           'job_statuses']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -87,6 +88,18 @@ def check_profile_keys(data: dict, where: str):
     if "tunnel" in data and data["tunnel"] not in TUNNELS:
         raise ConfigError(f"{where}: tunnel={data['tunnel']!r}: expected one of {', '.join(TUNNELS)}{_did_you_mean(data['tunnel'], TUNNELS)}")
 
+SECTION_KEYS = {"wandb": {"project": str, "entity": str, "group": str, "job_type": str, "tags": (list, str), "name": str, "run_name": str},
+                "artifacts": {"wandb": bool, "root": str, "manifest": dict}, "artifacts.manifest": {"root": str},
+                "cli": {"theme": str}, "cache": {"git_dir": str}}
+
+def check_sections(env: dict, source: str = ENV_FILE_NAME):
+    "Raise `ConfigError` for an unknown key or a wrongly typed value in `[wandb]`, `[artifacts]`, `[cli]` or `[cache]`."
+    for sec, keys in SECTION_KEYS.items():
+        table = env.get("artifacts", {}).get("manifest", {}) if sec == "artifacts.manifest" else env.get(sec, {})
+        for k, v in table.items():
+            if k not in keys: raise ConfigError(f"{source} [{sec}]: unknown key {k!r}{_did_you_mean(k, keys)}")
+            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={v!r}: expected {_type_name(keys[k])}")
+
 def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
     "The profile `name` of a parsed `env.toml`, its `extends` chain merged (child over parent; `env_vars` merged key by key)."
     profs, chain, cur = profiles(env), [], name
@@ -131,11 +144,19 @@ def job_resources(recipe_env: dict, profile: dict, overrides=()) -> dict:
 # %% ../nbs/31_launch.ipynb #115d6670
 FORWARDED_SECRETS = ("HF_TOKEN", "WANDB_API_KEY")
 
+def artifacts_env(env_file: dict | None) -> dict:
+    "The job's environment from `[artifacts]`: `root` (or `[artifacts.manifest] root`) is the registry, `wandb = false` keeps artifacts out of W&B."
+    a = (env_file or {}).get("artifacts", {})
+    root = a.get("root") or a.get("manifest", {}).get("root")
+    return {**({"NEMOTRON_ARTIFACTS": root} if root else {}), **({"NEMOTRON_ARTIFACTS_WANDB": "0"} if a.get("wandb") is False else {})}
+
 def job_env_vars(res: dict, env_file: dict | None = None, environ=None) -> tuple[dict, dict]:
     "(plain, secret) environment variables for the job: `[wandb]` settings, the profile's `env_vars`, HF/W&B credentials."
     environ = os.environ if environ is None else environ
     wandb = (env_file or {}).get("wandb", {})
-    allv = {f"WANDB_{k.upper()}": str(v) for k, v in wandb.items() if k in ("project", "entity", "group", "job_type", "tags", "name")}
+    allv = {f"WANDB_{'NAME' if k == 'run_name' else k.upper()}": ",".join(v) if isinstance(v, list) else str(v)
+            for k, v in wandb.items() if k in SECTION_KEYS["wandb"]}
+    allv.update(artifacts_env(env_file))
     allv.update({k: environ[k] for k in FORWARDED_SECRETS if environ.get(k)})
     allv.update({k: str(v) for k, v in (res.get("env_vars") or {}).items()})
     return ({k: v for k, v in allv.items() if not is_secret_name(k)}, {k: v for k, v in allv.items() if is_secret_name(k)})
@@ -212,7 +233,7 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
     ex, train = res["executor"], kind == "pretrain"
     missing = [k for k in REQUIRED_KEYS.get(ex, ()) if not res.get(k)]
     if missing: raise ConfigError(f"profile: executor {ex!r} needs {', '.join(map(repr, missing))}")
-    nodes = res.get("nodes") or 1
+    nodes = (res.get("nodes") or 1) if train or ex == "slurm" else 1  # data prep spans nodes only as Slurm tasks
     gpus = (res.get("gpus_per_node") or 0) if train else 0  # data prep is a CPU stage
     nproc = res["nproc_per_node"] if train else 1  # processes per node: torchrun workers; data prep: one process
     tasks = nproc if train else (res.get("ntasks_per_node") or 1)  # Slurm tasks per node; data prep: one per shard group
@@ -365,6 +386,7 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
     if env_path is None:
         raise ConfigError(f"--{mode} {profile_name}: no env.toml found (in {os.getcwd()} or above; or set NEMOTRON_ENV_FILE)")
     env_file = read_env_file(env_path)
+    check_sections(env_file, str(env_path))
     profile = resolve_profile(env_file, profile_name, str(env_path))
     tasks = plan_tasks(model, stage, args)
     name = recipe_name(model, stage, tasks[0]["config"]) if len(tasks) == 1 else f"{model}-{stage.kind.replace('_', '-')}-phases"

@@ -90,15 +90,33 @@ def run_all(page):
 IDLE_JS = ("() => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];"
            " return ps.length > 0 && ps.every(p => !p.textContent.includes('[*]') && !p.textContent.includes('[ ]')); }")
 
-def wait_idle(page, timeout=300_000):
-    "Wait until every code cell has run, accepting any dialog (such as the kernel choice) that shows up meanwhile."
-    import time
-    deadline = time.time() + timeout / 1000
+STALL_S = float(os.environ.get("NEMOTRON_BROWSER_STALL_S", 90))  # no cell done this long after a run started: restart
+ANY_DONE_JS = "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some(p => /\\[\\d+\\]/.test(p.textContent))"
+
+def restart_kernel(page, run_all: bool = False):
+    "Restart the kernel through the Kernel menu, accepting its dialog (and run every cell again when `run_all`)."
+    page.click(".lm-MenuBar-itemLabel:text-is('Kernel')")
+    page.click(".lm-Menu-itemLabel:text-matches('^Restart Kernel and Run All Cells')" if run_all
+               else ".lm-Menu-itemLabel:text-matches('^Restart Kernel.$')")
+    page.wait_for_timeout(500); dismiss_dialogs(page)
+
+def _wait(page, js: str, arg, timeout: int, what: str, rerun=None):
+    """Wait until `js(arg)` holds. Now and then a kernel's first connection fails on the server (jupyter_server answers
+    500 on its websocket) and the queued cells never run: when no cell at all is done after `STALL_S`, call `rerun`
+    (once) to restart the kernel and run the cells again."""
+    deadline, stall = time.time() + timeout / 1000, time.time() + STALL_S
     while time.time() < deadline:
         dismiss_dialogs(page)
-        if page.evaluate(IDLE_JS): return
+        if page.evaluate(js, arg): return
+        if rerun and time.time() > stall and not page.evaluate(ANY_DONE_JS):
+            print(f"no cell ran in {STALL_S:.0f} s: restarting the kernel and running again", file=sys.stderr, flush=True)
+            rerun(); stall = float("inf")
         page.wait_for_timeout(500)
-    raise TimeoutError(f"cells still running after {timeout/1000:.0f} s")
+    raise TimeoutError(f"{what} after {timeout/1000:.0f} s")
+
+def wait_idle(page, timeout=300_000):
+    "Wait until every code cell has run (after `run_all`), accepting any dialog (such as the kernel choice) meanwhile."
+    _wait(page, IDLE_JS, None, timeout, "cells still running", rerun=lambda: restart_kernel(page, run_all=True))
 
 def write_notebook(path: Path, cells: list[str]):
     nb = {"cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
@@ -110,15 +128,9 @@ def write_notebook(path: Path, cells: list[str]):
 DONE_JS = ("(n) => { const ps = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);"
            " return !ps.some(t => t.includes('[*]')) && ps.filter(t => /\\[\\d+\\]/.test(t)).length >= n; }")
 
-def wait_ran(page, at_least: int, timeout=300_000):
+def wait_ran(page, at_least: int, timeout=300_000, rerun=None):
     "Wait until nothing is running and at least `at_least` code cells have run (for partial runs of a notebook)."
-    import time
-    deadline = time.time() + timeout / 1000
-    while time.time() < deadline:
-        dismiss_dialogs(page)
-        if page.evaluate(DONE_JS, at_least): return
-        page.wait_for_timeout(500)
-    raise TimeoutError(f"cells still running (or fewer than {at_least} run) after {timeout/1000:.0f} s")
+    _wait(page, DONE_JS, at_least, timeout, f"cells still running (or fewer than {at_least} run)", rerun)
 
 def kill_processes_in(folder: Path) -> int:
     "Kill every process (but this one) whose working directory is inside `folder`: jobs a test started and left running."
