@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, nemotron
 
-SLURM_SCRIPT = ROOT / "tests" / "slurm" / "local_slurm.sh"
 SECRET = "sk-test-3f9a1c0d7e5b"
 
 def _files(d): return sorted(str(p.relative_to(d)) for p in Path(d).rglob("*"))
@@ -129,21 +128,6 @@ def test_launch_does_not_import_nemo_run():
 
 # ---------------------------------------------------------------------------------------------- a real Slurm
 
-@pytest.fixture(scope="module")
-def slurm():
-    "A running one-node Slurm with accounting, started here and stopped at the end (unless another test run still uses it)."
-    if os.geteuid() != 0 and not shutil.which("sudo"):
-        pytest.skip("Slurm cannot start here: tests/slurm/local_slurm.sh needs root (or sudo) to install and start the daemons")
-    env = {**os.environ, "LOCAL_SLURM_USER": str(os.getpid())}
-    t0 = time.time()
-    r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True, timeout=600, env=env)
-    if r.returncode != 0:
-        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, env=env)
-        pytest.skip(f"Slurm cannot start here: local_slurm.sh start exited {r.returncode}: {r.stderr.strip()[-400:]}")
-    print(f"\nlocal Slurm up in {time.time() - t0:.1f} s")
-    try: yield
-    finally: subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120, env=env)
-
 FAKE_STAGE = """#!/bin/bash
 # stands in for the stage inside the job: prints what it got, a few steps, exits with $FAKE_EXIT
 echo "stage: $* rank=${RANK:-?} world=${WORLD_SIZE:-?} pwd=$PWD wandb_key_chars=${#WANDB_API_KEY}"
@@ -213,20 +197,23 @@ def test_run_streams_the_log_and_exits_with_the_job_status(tmp_path, slurm):
     assert "step 3" in r.stdout and "nano3-pretrain-tiny: FAILED" in r.stdout
     assert r.stderr.startswith("error: job(s) nano3-pretrain-tiny FAILED; logs under ")
 
+def _assert_returned_at_once_then_completed(tmp_path, out: str, job_id: str):
+    "A --batch submission of the stand-in data prep: it returned before the 4 s job ended, and the job then completed."
+    # (asked of the controller, which knows the job at once: sacct may not list a job this young yet)
+    assert subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True).stdout.strip() in ("PENDING", "RUNNING")
+    assert "step 4" not in out
+    assert _wait_state(job_id) == "COMPLETED"
+    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 data prep pretrain -c tiny\n"
+    _, job = _job_yaml(tmp_path)
+    assert job["mode"] == "batch" and job["submitted"]["jobs"][0]["job_id"] == job_id
+
 def test_batch_returns_at_once_with_a_job_id_then_the_job_completes(tmp_path, slurm):
     _local_slurm_env(tmp_path)
     r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--batch", "slow", cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     m = re.search(r"submitted nano3-data-prep-tiny: job (\d+)\n  logs:   (\S+)\n  follow: tail -f (\S+) .*\n  cancel: scancel (\d+)", r.stdout)
     assert m and m.group(1) == m.group(4), r.stdout[-2000:]
-    job_id = m.group(1)
-    # returned before the 4 s job ended (the controller knows the job at once; sacct may not list it yet)
-    assert subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True).stdout.strip() in ("PENDING", "RUNNING")
-    assert "step 4" not in r.stdout
-    assert _wait_state(job_id) == "COMPLETED"
-    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 data prep pretrain -c tiny\n"
-    _, job = _job_yaml(tmp_path)
-    assert job["mode"] == "batch" and job["submitted"]["jobs"][0]["job_id"] == job_id
+    _assert_returned_at_once_then_completed(tmp_path, r.stdout, m.group(1))
     assert list((tmp_path / ".nemotron" / "jobs").iterdir())[0].joinpath("data_prep.yaml").is_file()
 
 def test_phases_submit_a_chain_with_afterok(tmp_path, slurm):

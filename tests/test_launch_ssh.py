@@ -19,9 +19,8 @@ import os, pwd, re, shutil, stat, subprocess, time
 from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, nemotron
-from test_launch import FAKE_STAGE  # the stand-in for the stage inside the job
+from test_launch import FAKE_STAGE, _sacct, _job_yaml, _assert_returned_at_once_then_completed
 
-SLURM_SCRIPT = ROOT / "tests" / "slurm" / "local_slurm.sh"
 SSHD_SCRIPT = ROOT / "tests" / "slurm" / "local_sshd.sh"
 SECRET = "sk-test-9c2e4b7a1f03"
 
@@ -63,21 +62,6 @@ def sshd(tmp_path_factory):
         subprocess.run(["bash", str(SSHD_SCRIPT), "stop"], capture_output=True, timeout=60, env=env)
         assert _real_ssh_dir_state() == real_ssh, "the real ~/.ssh changed"
 
-@pytest.fixture(scope="module")
-def slurm():
-    "A running one-node Slurm with accounting, started here and stopped at the end (unless another test run still uses it)."
-    if os.geteuid() != 0 and not shutil.which("sudo"):
-        pytest.skip("Slurm cannot start here: tests/slurm/local_slurm.sh needs root (or sudo) to install and start the daemons")
-    env = {**os.environ, "LOCAL_SLURM_USER": str(os.getpid())}
-    t0 = time.time()
-    r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True, timeout=600, env=env)
-    if r.returncode != 0:
-        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, env=env)
-        pytest.skip(f"Slurm cannot start here: local_slurm.sh start exited {r.returncode}: {r.stderr.strip()[-400:]}")
-    print(f"\nlocal Slurm up in {time.time() - t0:.1f} s")
-    try: yield
-    finally: subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, timeout=120, env=env)
-
 # ---------------------------------------------------------------------------------------------- helpers
 
 def _env(tmp_path, sshd, **extra):
@@ -111,22 +95,6 @@ startup_commands = ["export PATH={tmp_path}/fakebin:$PATH", "echo job-env SSH_CO
 extends = "ssh-slurm"
 env_vars = {{ STEPS = "4", STEP_SLEEP = "1" }}
 {extra}""")
-
-def _sacct(job_id: str) -> str:
-    return subprocess.run(["sacct", "-n", "-X", "-P", "-j", job_id, "-o", "state"], capture_output=True, text=True).stdout.strip()
-
-def _wait_state(job_id: str, states=("COMPLETED", "FAILED", "CANCELLED"), timeout=60) -> str:
-    end = time.time() + timeout
-    while time.time() < end:
-        st = _sacct(job_id).split(" ")[0]
-        if st in states: return st
-        time.sleep(0.5)
-    return _sacct(job_id)
-
-def _job_yaml(tmp_path):
-    import yaml
-    [d] = list((tmp_path / ".nemotron" / "jobs").iterdir())
-    return d, yaml.safe_load((d / "job.yaml").read_text())
 
 def _logins(sshd) -> int:
     return sshd["log"].read_text().count("Accepted publickey for root from 127.0.0.1")
@@ -196,13 +164,7 @@ def test_batch_through_the_ssh_tunnel_returns_at_once_then_the_job_completes(tmp
                   rf"  follow: {re.escape(on)}tail -f (\S+) .*\n  cancel: {re.escape(on)}scancel (\d+)", r.stdout)
     assert m and m.group(1) == m.group(4), r.stdout[-2000:]
     job_id = m.group(1)
-    # returned before the 4 s job ended (asked of the controller: sacct may not list a job this young yet)
-    assert subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True).stdout.strip() in ("PENDING", "RUNNING")
-    assert "step 4" not in r.stdout
-    assert _wait_state(job_id) == "COMPLETED"
-    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 data prep pretrain -c tiny\n"
-    _, job = _job_yaml(tmp_path)
-    assert job["mode"] == "batch" and job["submitted"]["jobs"][0]["job_id"] == job_id
+    _assert_returned_at_once_then_completed(tmp_path, r.stdout, job_id)
     # the paths it printed are the remote ones, and the log is there
     [log] = list((tmp_path / "remote_jobs").glob(f"nano3-data-prep-tiny/*/nano3-data-prep-tiny/log-*_{job_id}_0.out"))
     assert m.group(3) == str(log.parent / f"log-*_{job_id}_0.out")
