@@ -241,7 +241,6 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
     if ex == "local":
         spec.update(cls="LocalExecutor", kwargs={"ntasks_per_node": nproc, "env_vars": dict(plain_env)})
     elif ex == "slurm":
-
         partition = res.get(f"{mode}_partition") or res.get("partition")
         kw = {"account": res["account"], "job_name_prefix": "nemotron.", "partition": partition, "nodes": nodes, "ntasks_per_node": tasks,
               "time": res["time"], "env_vars": dict(plain_env)}
@@ -262,7 +261,6 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
                               **({"identity": str(Path(res["identity"]).expanduser())} if res.get("identity") else {})}
         spec.update(cls="SlurmExecutor", kwargs=kw)
     elif ex == "docker":
-
         kw = {"container_image": res["container_image"], "num_gpus": gpus, "ntasks_per_node": nproc,
               "volumes": list(res.get("mounts") or []), "env_vars": dict(plain_env)}
         kw.update({k: res[k] for k in ("runtime", "ipc_mode", "shm_size") if res.get(k)})
@@ -462,25 +460,28 @@ def _log_dir(ex) -> str:
     t = _ssh_tunnel(ex)
     return os.path.join(t.job_dir, Path(ex.job_dir).name) if t else getattr(ex, "job_dir", "")
 
+def _ssh_args(user: str, host: str, port=None, identity=None) -> list[str]:
+    "The `ssh` arguments that reach a tunnel's host: `[-p PORT] [-i KEY] user@host`."
+    return [*(["-p", str(port)] if port else []), *(["-i", identity] if identity else []), f"{user}@{host}"]
+
 def _on_cluster(ex) -> str:
     "The prefix that runs a command where the job's logs are: `ssh [-p PORT] [-i KEY] user@host ` for an SSH tunnel, else nothing."
     t = _ssh_tunnel(ex)
-    if not t: return ""
-    return "ssh " + (f"-p {t.port} " if t.port else "") + (f"-i {shlex.quote(t.identity)} " if t.identity else "") + f"{t.user}@{t.host} "
+    return f"ssh {shlex.join(_ssh_args(t.user, t.host, t.port, t.identity))} " if t else ""
 
 def _check_ssh(t: dict):
     "Log in once with the OpenSSH client, as NeMo-Run's rsync will: a one-line `ConfigError` (before any secret leaves) if that fails."
     "(NeMo-Run's paramiko connection accepts any host key; `ssh`, like the rsync, checks it against known_hosts.)"
     dest = f"{t['user']}@{t['host']}" + (f":{t['port']}" if t.get("port") else "")
     if t.get("identity") and not Path(t["identity"]).is_file(): raise ConfigError(f"profile: identity={t['identity']}: no such file")
-    cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", *(["-p", str(t["port"])] if t.get("port") else []),
-           *(["-i", t["identity"]] if t.get("identity") else []), f"{t['user']}@{t['host']}", "true"]
+    reach = _ssh_args(t["user"], t["host"], t.get("port"), t.get("identity"))
+    cmd = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", *reach, "true"]
     try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except FileNotFoundError: raise ConfigError("an ssh tunnel needs the OpenSSH client `ssh` (NeMo-Run copies files with rsync over it)") from None
     except subprocess.TimeoutExpired: raise ConfigError(f"ssh {dest}: no answer in 60 s") from None
     if r.returncode != 0:
         why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
-        hint = (f" (its host key is not in ~/.ssh/known_hosts: connect once with `{shlex.join(['ssh', *cmd[5:-1]])}` and accept it)"
+        hint = (f" (its host key is not in ~/.ssh/known_hosts: connect once with `{shlex.join(['ssh', *reach])}` and accept it)"
                 if "Host key verification failed" in r.stderr else "")
         raise ConfigError(f"ssh {dest}: {why}{hint}")
 

@@ -8,13 +8,13 @@
 #   tests/slurm/local_sshd.sh status    exit 0 when this folder's sshd runs (prints its port and key as `start` does)
 #   tests/slurm/local_sshd.sh stop      stop that sshd, by the pid in its pid file
 #
-# Everything lives in $LOCAL_SSHD_DIR (default /tmp/nemotron_sshd): host keys, the client key `id_ed25519`, the
+# Everything lives in $LOCAL_SSHD_DIR (default $TMPDIR/nemotron_sshd, or under /tmp): host keys, the client key `id_ed25519`, the
 # `authorized_keys` holding only that key, `sshd_config`, `sshd.pid`, `sshd.log`, `port`. One sshd per folder: give
 # concurrent users their own folders. The port is $LOCAL_SSHD_PORT when set, else the first free one from 2222 on.
 # It listens on 127.0.0.1 only, lets root (and only root) in with that key only (no passwords), and touches neither
 # /etc/ssh nor anyone's ~/.ssh. Runs as root (or through sudo for `install`); no systemd needed.
 set -euo pipefail
-DIR=${LOCAL_SSHD_DIR:-/tmp/nemotron_sshd}
+DIR=${LOCAL_SSHD_DIR:-${TMPDIR:-/tmp}/nemotron_sshd}
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 SSHD=/usr/sbin/sshd
 log() { echo "local_sshd: $*" >&2; }
