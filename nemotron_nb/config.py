@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #f1101e33
 from __future__ import annotations
-import dataclasses, difflib, importlib.resources, os, types, typing
+import dataclasses, difflib, importlib.resources, os, re, types, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -13,11 +13,12 @@ import yaml
 from omegaconf import OmegaConf, DictConfig
 
 # %% auto #0
-__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'SCHEMAS', 'SECRET_MARKERS',
-           'ModelConfig', 'model_preset', 'ConfigError', 'RunConfig', 'DataConfig', 'TrainingConfig', 'OptimizerConfig',
-           'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig', 'TokenizerConfig', 'DataPrepConfig',
-           'all_keys', 'check_keys', 'recipe_dir', 'available_configs', 'find_config', 'load_yaml', 'parse_overrides',
-           'config_from_dict', 'load_config', 'validate', 'is_secret_name', 'redact', 'to_dict', 'to_yaml']
+__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'SCHEMAS', 'SECRET_WORDS',
+           'TOKEN_PATTERNS', 'ModelConfig', 'model_preset', 'ConfigError', 'RunConfig', 'DataConfig', 'TrainingConfig',
+           'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig',
+           'TokenizerConfig', 'DataPrepConfig', 'all_keys', 'check_keys', 'recipe_dir', 'available_configs',
+           'find_config', 'load_yaml', 'parse_overrides', 'config_from_dict', 'load_config', 'validate',
+           'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'to_dict', 'to_yaml']
 
 # %% ../nbs/00_config.ipynb #14aa6f92
 @dataclass(kw_only=True)
@@ -430,18 +431,43 @@ def validate(cfg):
     return cfg
 
 # %% ../nbs/00_config.ipynb #f49dba62
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+SECRET_WORDS = {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CREDENTIAL", "CREDENTIALS", "PAT"}
+TOKEN_PATTERNS = (  # value formats of well-known credentials
+    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
+    r"gh[pousr]_[A-Za-z0-9]{30,}", r"github_pat_[A-Za-z0-9_]{40,}",  # GitHub
+    r"(sk|pk|rk)-[A-Za-z0-9_\-]{20,}",  # OpenAI-style and similar API keys
+    r"nvapi-[A-Za-z0-9_\-]{20,}",  # NVIDIA API / NGC
+    r"(AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key id
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
+    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"(local-)?[0-9a-f]{40}", r"wandb_v1_[A-Za-z0-9_]{20,}",  # W&B API keys
+    r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JSON web token
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*",  # a private key
+)
+_TOKEN_RE = re.compile("|".join(f"(?:{p})" for p in TOKEN_PATTERNS), re.S)
+
+def _name_words(name) -> list[str]:
+    "The words of a key or variable name: `WANDB_API_KEY` -> WANDB, API, KEY; `accessKeyId` -> access, Key, Id."
+    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", str(name))
 
 def is_secret_name(name: str) -> bool:
-    "Whether a key or environment variable name looks like it holds a secret."
-    return any(m in str(name).upper() for m in SECRET_MARKERS)
+    "Whether a key or environment variable name says it holds a secret (a whole word of it: `HF_TOKEN`, not `tokenizer`)."
+    return any(w.upper() in SECRET_WORDS for w in _name_words(name))
+
+def looks_like_token(value) -> bool:
+    "Whether a value has the format of a well-known credential (a Hugging Face, GitHub, W&B, AWS, ... token)."
+    return isinstance(value, str) and _TOKEN_RE.fullmatch(value.strip()) is not None
+
+def is_secret(name, value=None) -> bool:
+    "Whether the pair `name=value` is a secret: by its name, or by the format of its value."
+    return (is_secret_name(name) and value not in (None, "")) or looks_like_token(value)
 
 def redact(obj):
-    "A copy of a nested dict/list with the values of secret-looking keys replaced by `******`."
+    "A copy of a nested dict/list with secret values (by name or by format) replaced by `******`."
     if isinstance(obj, dict):
-        return {k: ("******" if is_secret_name(k) and v not in (None, "") else redact(v)) for k, v in obj.items()}
+        return {k: ("******" if is_secret(k, v) and not isinstance(v, (dict, list)) else redact(v)) for k, v in obj.items()}
     if isinstance(obj, list): return [redact(v) for v in obj]
-    return obj
+    return "******" if looks_like_token(obj) else obj
 
 def to_dict(cfg) -> dict:
     "A config as a plain nested dict."
