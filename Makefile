@@ -34,7 +34,10 @@ check: venv
 nbtest: venv
 	$(BIN)/nbdev_test --flags slow
 
+# Chromium for the browser tests comes from Debian (installed here when root or with sudo; otherwise they are skipped
+# with the one line that says how); the Slurm and SSH tests install and start their own daemons.
 pytest: venv
+	@bash tests/install_browser.sh
 	$(BIN)/pytest -q tests
 
 # The docs short of the Quarto render: execute the notebooks keeping outputs, nbdev_proc_nbs, nbconvert to HTML, figures present.
