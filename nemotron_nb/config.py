@@ -240,7 +240,7 @@ def _as_number(value):
     if _FLOAT_TEXT.fullmatch(text): return float(text.replace("_", ""))
     return value
 
-# %% ../nbs/00_config.ipynb #b416ff73
+# %% ../nbs/00_config.ipynb #e8a80eae
 def _check_value(key: str, value, tp):
     "`value` of `key` as the type `tp` wants it: a float key takes ints and `3e-4`, an int key a whole number such as `1e3`."
     inner, optional = _unwrap_optional(tp)
@@ -511,6 +511,9 @@ def validate(cfg):
         raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size={t.micro_batch_size}")
     from nemotron_nb.pattern import validate_model
     validate_model(cfg.model)
+    if cfg.backend == "megatron" and cfg.model.mamba_time_step_min > 0:
+        raise ConfigError(f"model.mamba_time_step_min={cfg.model.mamba_time_step_min!r}: Megatron-Core's Mamba mixer has no "
+                          f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local")
     _validate_train(cfg)
     return cfg
 

@@ -91,9 +91,11 @@ def test_a_string_key_keeps_its_text(tmp_path):
     ("model.init_method_std=-0.1", "model.init_method_std=-0.1 must be at least 0"),
     ("model.tensor_model_parallel_size=4", "model.mamba_num_heads=6 is not a multiple of tensor_model_parallel_size=4"),
     ("model.context_parallel_size=3", "train.seq_length=128 is not a multiple of 2 * model.context_parallel_size=6"),
+    ("backend=megatron model.mamba_time_step_min=1e-3", "model.mamba_time_step_min=0.001: Megatron-Core's Mamba mixer has no "
+     "clamp on the time step; set it to 0 for backend=megatron, or train with backend=local"),
 ])
 def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
-    r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", override, cwd=tmp_path)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", *override.split(), cwd=tmp_path)
     assert (r.returncode, r.stderr.strip()) == (2, f"error: {message}")
     assert r.stdout == "" and _files(tmp_path) == []
 
