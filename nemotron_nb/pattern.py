@@ -104,7 +104,7 @@ def _validate_parallel(m: ModelConfig, p: ParsedPattern, need):
             need(m.moe_shared_expert_intermediate_size % tp == 0,
                  f"moe_shared_expert_intermediate_size={m.moe_shared_expert_intermediate_size} is not a multiple of tensor_model_parallel_size={tp}")
 
-# %% ../nbs/01_pattern.ipynb #fee85197
+# %% ../nbs/01_pattern.ipynb #06f7f2e5
 def validate_model(m: ModelConfig) -> ParsedPattern:
     "Check a `ModelConfig`; returns its parsed pattern."
     try: p = parse_pattern(m.hybrid_layer_pattern)
