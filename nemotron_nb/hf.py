@@ -50,8 +50,8 @@ def hf_config(cfg: ModelConfig):
 
 # %% ../nbs/06_hf.ipynb #c0951e02
 _SYMBOL = {"linear_attention": "M", "full_attention": "*", "mlp": "-", "moe": "E"}
-_FIXED = {"mlp_hidden_act": "relu2", "mamba_hidden_act": "silu", "use_bias": False, "mamba_proj_bias": False,
-          "attention_bias": False, "mlp_bias": False, "use_conv_bias": True}  # what this model implements, nothing else
+_FIXED = {"mlp_hidden_act": "relu2", "mamba_hidden_act": "silu", "use_bias": False, "mlp_bias": False,
+          "use_conv_bias": True}  # what this model implements (transformers reads no other bias flag)
 
 def _check_hf_config(c):
     "Refuse, in one line naming the key and value, a Hugging Face config this model would compute differently."
