@@ -511,6 +511,9 @@ def validate(cfg):
         raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size={t.micro_batch_size}")
     from nemotron_nb.pattern import validate_model
     validate_model(cfg.model)
+    if cfg.backend == "megatron":
+        from nemotron_nb.megatron import model_plan
+        model_plan(cfg)  # what Megatron's model provider refuses (a conv width other than 4, '|' without pipeline stages)
     if cfg.backend == "megatron" and cfg.model.mamba_time_step_min > 0:
         raise ConfigError(f"model.mamba_time_step_min={cfg.model.mamba_time_step_min!r}: Megatron-Core's Mamba mixer has no "
                           f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local")

@@ -93,6 +93,7 @@ def test_a_string_key_keeps_its_text(tmp_path):
     ("model.context_parallel_size=3", "train.seq_length=128 is not a multiple of 2 * model.context_parallel_size=6"),
     ("backend=megatron model.mamba_time_step_min=1e-3", "model.mamba_time_step_min=0.001: Megatron-Core's Mamba mixer has no "
      "clamp on the time step; set it to 0 for backend=megatron, or train with backend=local"),
+    ("backend=megatron model.mamba_conv_kernel=3", "model.mamba_conv_kernel=3: Megatron's Mamba mixer has a fixed convolution width of 4"),
 ])
 def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
     r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", *override.split(), cwd=tmp_path)
