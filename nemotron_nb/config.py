@@ -258,7 +258,8 @@ def _check_value(key: str, value, tp):
           float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str)}
     if inner in ok and not ok[inner](value):
-        raise ConfigError(f"{key}={value!r}: expected {_type_name(tp)}, got {type(value).__name__}")
+        quote = "; quote it in YAML to keep it text" if inner is str and isinstance(value, (int, float)) else ""
+        raise ConfigError(f"{key}={value!r}: expected {_type_name(tp)}, got {type(value).__name__}{quote}")
     if typing.get_origin(inner) is dict and not isinstance(value, dict):
         raise ConfigError(f"{key}={value!r}: expected a mapping of keys to values")
     return value
