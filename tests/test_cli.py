@@ -64,6 +64,12 @@ def test_a_string_key_keeps_its_text(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "  model: '1e3'\n" in r.stdout and "\nconfig_name: '007'\n" in r.stdout
 
+def test_a_number_for_a_string_key_in_yaml_says_to_quote_it(tmp_path):
+    (tmp_path / "dp.yaml").write_text("blend_path: b.json\noutput_dir: out\ntokenizer:\n  model: 1e3\n")
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "dp.yaml", "--dry-run", cwd=tmp_path)
+    assert (r.returncode, r.stderr.strip()) == (2, "error: tokenizer.model=1000.0: expected str, got float; quote it in YAML "
+                                                   f"to keep it text in {tmp_path / 'dp.yaml'}")
+
 @pytest.mark.parametrize("override,message", [
     ("scheduler.lr_warmup_iters=1.5", "scheduler.lr_warmup_iters=1.5: expected a whole number (int), got 1.5 (from the command line)"),
     ("optimizer.lr=-1e-3", "optimizer.lr=-0.001: must be at least 0"),
