@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #f1101e33
 from __future__ import annotations
-import dataclasses, difflib, importlib.resources, os, re, types, typing
+import dataclasses, difflib, importlib.resources, math, os, re, types, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -13,12 +13,12 @@ import yaml
 from omegaconf import OmegaConf, DictConfig
 
 # %% auto #0
-__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'SCHEMAS', 'SECRET_WORDS',
-           'TOKEN_PATTERNS', 'ModelConfig', 'model_preset', 'ConfigError', 'RunConfig', 'DataConfig', 'TrainingConfig',
-           'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig',
+__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'YAML12_FLOAT', 'SCHEMAS',
+           'SECRET_WORDS', 'TOKEN_PATTERNS', 'ModelConfig', 'model_preset', 'ConfigError', 'RunConfig', 'DataConfig',
+           'TrainingConfig', 'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig',
            'TokenizerConfig', 'DataPrepConfig', 'all_keys', 'check_keys', 'recipe_dir', 'available_configs',
-           'find_config', 'load_yaml', 'parse_overrides', 'config_from_dict', 'load_config', 'validate',
-           'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'to_dict', 'to_yaml']
+           'find_config', 'YamlLoader', 'YamlDumper', 'yaml_load', 'load_yaml', 'parse_overrides', 'config_from_dict',
+           'load_config', 'validate', 'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'to_dict', 'to_yaml']
 
 # %% ../nbs/00_config.ipynb #14aa6f92
 @dataclass(kw_only=True)
@@ -36,6 +36,7 @@ class ModelConfig:
     mamba_num_groups: int
     mamba_conv_kernel: int = 4
     mamba_chunk_size: int = 128
+    mamba_time_step_min: float = 0.0  # clamp Δ ≥ this in the forward (HF `time_step_min`); 0: none, as Megatron
     num_moe_experts: int = 0
     moe_router_topk: int = 0
     moe_ffn_hidden_size: int = 0  # width of each routed expert
@@ -228,19 +229,40 @@ def _type_name(tp) -> str:
     if typing.get_origin(inner) is dict: name = "mapping"
     return f"{name} or null" if opt else name
 
+_INT_TEXT = re.compile(r"[-+]?[0-9][0-9_]*")
+_FLOAT_TEXT = re.compile(r"[-+]?([0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)?")
+
+def _as_number(value):
+    "A number written as text (`'3e-4'`, `'1E3'`, `'5'`) as an int or float; anything else unchanged."
+    if not isinstance(value, str): return value
+    text = value.strip()
+    if _INT_TEXT.fullmatch(text): return int(text.replace("_", ""))
+    if _FLOAT_TEXT.fullmatch(text): return float(text.replace("_", ""))
+    return value
+
+# %% ../nbs/00_config.ipynb #e8a80eae
 def _check_value(key: str, value, tp):
+    "`value` of `key` as the type `tp` wants it: a float key takes ints and `3e-4`, an int key a whole number such as `1e3`."
     inner, optional = _unwrap_optional(tp)
     if value is None:
-        if optional: return
+        if optional: return None
         raise ConfigError(f"{key}: null is not allowed; expected {_type_name(tp)}")
-    if isinstance(value, str) and "${" in value: return  # an interpolation, checked once resolved
+    if isinstance(value, str) and "${" in value: return value  # an interpolation, checked once resolved
+    if inner in (int, float) and not isinstance(value, bool):
+        value = _as_number(value)
+        if inner is float and isinstance(value, (int, float)): return float(value)
+        if inner is int and isinstance(value, float):
+            if not value.is_integer(): raise ConfigError(f"{key}={value!r}: expected a whole number (int), got {value!r}")
+            return int(value)
     ok = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
           float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str)}
     if inner in ok and not ok[inner](value):
-        raise ConfigError(f"{key}={value!r}: expected {_type_name(tp)}, got {type(value).__name__}")
+        quote = "; quote it in YAML to keep it text" if inner is str and isinstance(value, (int, float)) else ""
+        raise ConfigError(f"{key}={value!r}: expected {_type_name(tp)}, got {type(value).__name__}{quote}")
     if typing.get_origin(inner) is dict and not isinstance(value, dict):
         raise ConfigError(f"{key}={value!r}: expected a mapping of keys to values")
+    return value
 
 # %% ../nbs/00_config.ipynb #d5da959e
 def all_keys(schema, prefix: str = "") -> list[str]:
@@ -314,8 +336,27 @@ def _package_path(rel: str = "") -> str:
 
 OmegaConf.register_resolver("pkg", _package_path, replace=True)
 
+YAML12_FLOAT = re.compile(r"""^(?:
+     [-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)  # YAML 1.2's floats: the exponent needs no dot
+
+class YamlLoader(yaml.SafeLoader):
+    "PyYAML's safe loader with YAML 1.2 floats: `3e-4`, `1E3` and `1e6` are numbers (YAML 1.1 reads them as strings)."
+
+class YamlDumper(yaml.SafeDumper):
+    "PyYAML's safe dumper that quotes a string `YamlLoader` would read as a float (`'1e3'`)."
+
+for _cls in (YamlLoader, YamlDumper): _cls.add_implicit_resolver("tag:yaml.org,2002:float", YAML12_FLOAT, list("-+0123456789."))
+
+def yaml_load(text: str):
+    "YAML text to Python values, with YAML 1.2 floats (`YamlLoader`)."
+    return yaml.load(text, Loader=YamlLoader)
+
 def _read_yaml(path: Path) -> dict:
-    try: data = yaml.safe_load(path.read_text())
+    try: data = yaml_load(path.read_text())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -340,17 +381,27 @@ def load_yaml(path, _chain: tuple = ()) -> DictConfig:
     return OmegaConf.merge(merged, OmegaConf.create(data))
 
 # %% ../nbs/00_config.ipynb #11107037
-def parse_overrides(overrides) -> dict:
-    "A nested dict from `key=value` strings."
+def _key_type(schema, key: str):
+    "The annotated type of the dotted `key` in the dataclass `schema`, or None where it names no field."
+    tp = schema
+    for part in key.split("."):
+        if not is_dataclass(tp) or part not in (hints := typing.get_type_hints(tp)): return None
+        tp = hints[part]
+    return tp
+
+def parse_overrides(overrides, schema=None) -> dict:
+    "A nested dict from `key=value` strings; with `schema`, a str key keeps its text (`tokenizer.model=1e3` is '1e3')."
     out = OmegaConf.create()
     for item in overrides or ():
         if "=" not in item or item.startswith("="):
             raise ConfigError(f"override {item!r} is not of the form key=value")
         key, _, value = item.partition("=")
-        try: parsed = yaml.safe_load(value) if value.strip() else ""
+        try: parsed = yaml_load(value) if value.strip() else ""
         except yaml.YAMLError: parsed = value
         if isinstance(parsed, (dict, list)) or parsed is None or isinstance(parsed, (int, float, bool)): pass
         else: parsed = value
+        if schema is not None and isinstance(parsed, (int, float, bool)) and _unwrap_optional(_key_type(schema, key))[0] is str:
+            parsed = value
         try: OmegaConf.update(out, key, parsed, merge=True, force_add=True)
         except Exception as e: raise ConfigError(f"override {item!r}: {e}") from None
     return OmegaConf.to_container(out)
@@ -364,17 +415,16 @@ def _expand_preset(data: dict) -> dict:
     model = dict(model); preset = model.pop("preset")
     return {**data, "model": {**asdict(model_preset(preset)), **model}}
 
-def _build(schema, data: dict):
-    "Instantiate the dataclass tree `schema` from a checked, resolved dict."
+def _build(schema, data: dict, prefix: str = ""):
+    "Instantiate the dataclass tree `schema` from a checked, resolved dict, each value as its field's type (1e3 -> 1000)."
     hints = typing.get_type_hints(schema); kwargs = {}
     for f in fields(schema):
+        key = f"{prefix}{f.name}"
         if f.name in data:
-            kwargs[f.name] = _build(hints[f.name], data[f.name]) if is_dataclass(hints[f.name]) else data[f.name]
+            kwargs[f.name] = (_build(hints[f.name], data[f.name], f"{key}.") if is_dataclass(hints[f.name])
+                              else _check_value(key, data[f.name], hints[f.name]))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"missing required key {f.name!r}")
-    tp_float = {k for k, t in hints.items() if _unwrap_optional(t)[0] is float}
-    for k in tp_float:
-        if isinstance(kwargs.get(k), int): kwargs[k] = float(kwargs[k])
+            raise ConfigError(f"missing required key {key!r}")
     return schema(**kwargs)
 
 def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
@@ -396,7 +446,7 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
     data = OmegaConf.to_container(load_yaml(path))
     try: check_keys(_expand_preset(data), SCHEMAS[kind], source=str(path))
     except ConfigError: raise
-    merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), OmegaConf.create(parse_overrides(overrides))))
+    merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), OmegaConf.create(parse_overrides(overrides, SCHEMAS[kind]))))
     try: check_keys(_expand_preset(merged), SCHEMAS[kind])
     except ConfigError as e: raise ConfigError(f"{e} (from the command line)") from None
     return config_from_dict(merged, kind, source=str(path))
@@ -405,6 +455,40 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
 def _choice(key, value, choices):
     if value not in choices:
         raise ConfigError(f"{key}={value!r}: expected one of {', '.join(map(str, choices))}{_did_you_mean(value, choices)}")
+
+def _at_least(key: str, value, low, hint: str = ""):
+    "Refuse `value` below `low` (None passes: an optional key left unset)."
+    if value is not None and not value >= low:
+        raise ConfigError(f"{key}={value!r}: must be at least {low}{hint}")
+
+def _validate_train(cfg):
+    "Ranges of the optimizer, schedule, intervals and checkpoints: what AdamW, the schedule and the trainer would refuse."
+    o, s, t = cfg.optimizer, cfg.scheduler, cfg.train
+    for k in ("lr", "min_lr", "weight_decay", "clip_grad"):
+        v = getattr(o, k)
+        if not (math.isfinite(v) and v >= 0): raise ConfigError(f"optimizer.{k}={v!r}: must be at least 0")
+    if o.min_lr > o.lr: raise ConfigError(f"optimizer.min_lr={o.min_lr!r} is above optimizer.lr={o.lr!r}; min_lr must be at most lr")
+    for k in ("adam_beta1", "adam_beta2"):
+        v = getattr(o, k)
+        if not 0 <= v < 1: raise ConfigError(f"optimizer.{k}={v!r}: must be in [0, 1)")
+    if not (math.isfinite(o.adam_eps) and o.adam_eps > 0): raise ConfigError(f"optimizer.adam_eps={o.adam_eps!r}: must be above 0")
+    for k, v in (("train.eval_interval", t.eval_interval), ("logger.log_interval", cfg.logger.log_interval),
+                 ("checkpoint.keep_last", cfg.checkpoint.keep_last)):
+        _at_least(k, v, 1, " (train.eval_iters=0 turns evaluation off)" if k == "train.eval_interval" else "")
+    _at_least("checkpoint.save_interval", cfg.checkpoint.save_interval, 1, " (or null: save at the end only)")
+    for k, v in (("train.eval_iters", t.eval_iters), ("scheduler.lr_warmup_iters", s.lr_warmup_iters), ("data.num_workers", cfg.data.num_workers)):
+        _at_least(k, v, 0)
+    for k in ("lr_decay_iters", "lr_wsd_decay_iters"): _at_least(f"scheduler.{k}", getattr(s, k), 1, " (or null)")
+    cp = cfg.model.context_parallel_size
+    if cp > 1 and t.seq_length % (2 * cp):
+        raise ConfigError(f"train.seq_length={t.seq_length} is not a multiple of 2 * model.context_parallel_size={2 * cp}")
+    decay = s.lr_decay_iters or t.train_iters
+    if s.lr_decay_style != "constant" and s.lr_warmup_iters >= decay:
+        raise ConfigError(f"scheduler.lr_warmup_iters={s.lr_warmup_iters} must be below the decay iterations "
+                          f"(scheduler.lr_decay_iters={'null' if s.lr_decay_iters is None else s.lr_decay_iters}, train.train_iters={t.train_iters}): "
+                          f"lower the warmup or set scheduler.lr_decay_iters")
+    from nemotron_nb.schedule import schedule_from_config
+    schedule_from_config(cfg)  # the schedule's own checks: warmup below the decay, the WSD decay inside it
 
 def validate(cfg):
     "Raise `ConfigError` where a typed config is inconsistent."
@@ -428,6 +512,13 @@ def validate(cfg):
         raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size={t.micro_batch_size}")
     from nemotron_nb.pattern import validate_model
     validate_model(cfg.model)
+    if cfg.backend == "megatron":
+        from nemotron_nb.megatron import model_plan
+        model_plan(cfg)  # what Megatron's model provider refuses (a conv width other than 4, '|' without pipeline stages)
+    if cfg.backend == "megatron" and cfg.model.mamba_time_step_min > 0:
+        raise ConfigError(f"model.mamba_time_step_min={cfg.model.mamba_time_step_min!r}: Megatron-Core's Mamba mixer has no "
+                          f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local")
+    _validate_train(cfg)
     return cfg
 
 # %% ../nbs/00_config.ipynb #f49dba62
@@ -476,4 +567,4 @@ def to_dict(cfg) -> dict:
 def to_yaml(cfg, secrets: bool = False) -> str:
     "A config as YAML (secret values redacted unless `secrets`)."
     d = to_dict(cfg)
-    return yaml.safe_dump(d if secrets else redact(d), sort_keys=False, default_flow_style=False)
+    return yaml.dump(d if secrets else redact(d), Dumper=YamlDumper, sort_keys=False, default_flow_style=False)

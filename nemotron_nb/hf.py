@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses, json, re
 from pathlib import Path
 import torch
-from .config import ModelConfig
+from .config import ModelConfig, ConfigError
 from .pattern import parse_pattern, padded_vocab_size
 from .model import NemotronModel, build_model
 from .moe import TopKRouter
@@ -16,19 +16,27 @@ from .moe import TopKRouter
 __all__ = ['hf_config', 'model_config_from_hf', 'to_hf', 'from_hf', 'save_hf_checkpoint', 'load_hf_checkpoint']
 
 # %% ../nbs/06_hf.ipynb #0e3e58b0
+def _check_hf_routing(n_group: int, topk_group: int, k: int):
+    "Refuse group-limited routing that transformers scores differently (by each group's top 2, Megatron by its top k/topk_group)."
+    if n_group > 1 and k // topk_group != 2:
+        raise ConfigError(f"n_group={n_group}, topk_group={topk_group} with num_experts_per_tok={k}: transformers scores a "
+                          f"router group by its top 2 experts, this model (as Megatron) by its top {k // topk_group}; "
+                          f"only n_group=1 or num_experts_per_tok/topk_group=2 convert exactly")
+
 def hf_config(cfg: ModelConfig):
     "The `transformers.NemotronHConfig` of our `ModelConfig` (our full config is kept under `nemotron_nb`)."
     from transformers import NemotronHConfig
     p = parse_pattern(cfg.hybrid_layer_pattern)
     if "E" in p.main + p.mtp and not cfg.moe_shared_expert_intermediate_size:
-        raise ValueError("NemotronH in transformers always has a shared expert: set moe_shared_expert_intermediate_size")
+        raise ConfigError("model.moe_shared_expert_intermediate_size=null: NemotronH in transformers always has a shared expert; set it")
+    if "E" in p.main + p.mtp: _check_hf_routing(cfg.moe_router_num_groups, cfg.moe_router_group_topk, cfg.moe_router_topk)
     mtp_blocks = 0 if not p.mtp_depths else 1 if cfg.mtp_use_repeated_layer else p.mtp_depths
     return NemotronHConfig(
         vocab_size=padded_vocab_size(cfg), hidden_size=cfg.hidden_size, hybrid_override_pattern=p.main,
         num_attention_heads=cfg.num_attention_heads, num_key_value_heads=cfg.num_query_groups, head_dim=cfg.kv_channels,
         intermediate_size=cfg.ffn_hidden_size, mamba_num_heads=cfg.mamba_num_heads, mamba_head_dim=cfg.mamba_head_dim,
         ssm_state_size=cfg.mamba_state_dim, n_groups=cfg.mamba_num_groups, conv_kernel=cfg.mamba_conv_kernel,
-        chunk_size=cfg.mamba_chunk_size, time_step_min=1e-9,
+        chunk_size=cfg.mamba_chunk_size, time_step_min=cfg.mamba_time_step_min or 1e-9,
         n_routed_experts=max(cfg.num_moe_experts, 1), num_experts_per_tok=max(cfg.moe_router_topk, 1),
         moe_intermediate_size=cfg.moe_ffn_hidden_size, moe_shared_expert_intermediate_size=cfg.moe_shared_expert_intermediate_size,
         moe_latent_size=cfg.moe_latent_size, routed_scaling_factor=cfg.moe_router_topk_scaling_factor,
@@ -36,26 +44,57 @@ def hf_config(cfg: ModelConfig):
         moe_shared_expert_overlap=False, layer_norm_epsilon=cfg.layernorm_epsilon, initializer_range=cfg.init_method_std,
         num_nextn_predict_layers=mtp_blocks, mtp_layers_block_type=[{"M": "linear_attention", "*": "full_attention",
                                           "-": "mlp", "E": "moe"}[s] for s in p.mtp] or None,
+        mtp_num_layers=p.mtp_depths or None, mtp_use_repeated_layer=cfg.mtp_use_repeated_layer,  # Megatron-Bridge's names
+        mtp_loss_scaling_factor=cfg.mtp_loss_scaling_factor,
         tie_word_embeddings=False, nemotron_nb=dataclasses.asdict(cfg))
 
 # %% ../nbs/06_hf.ipynb #c0951e02
 _SYMBOL = {"linear_attention": "M", "full_attention": "*", "mlp": "-", "moe": "E"}
+_FIXED = {"mlp_hidden_act": "relu2", "mamba_hidden_act": "silu", "use_bias": False, "mlp_bias": False,
+          "use_conv_bias": True}  # what this model implements (transformers reads no other bias flag)
+
+def _check_hf_config(c):
+    "Refuse, in one line naming the key and value, a Hugging Face config this model would compute differently."
+    for key, want in _FIXED.items():
+        if getattr(c, key, want) != want:
+            raise ConfigError(f"{key}={getattr(c, key)!r}: this model implements {key}={want!r} only")
+    k = c.num_experts_per_tok
+    if "moe" in list(c.layers_block_type) + list(c.mtp_layers_block_type or []):
+        if bool(c.norm_topk_prob) != (k > 1):
+            raise ConfigError(f"norm_topk_prob={c.norm_topk_prob!r} with num_experts_per_tok={k}: this model (as Megatron) "
+                              f"normalises the top-k weights exactly when k > 1 (norm_topk_prob={k > 1})")
+        _check_hf_routing(c.n_group, c.topk_group, k)
+
+def _mtp_depths(c) -> tuple[int, bool]:
+    "(MTP depths, repeated block) from `num_nextn_predict_layers` (stored blocks) and Megatron-Bridge's `mtp_num_layers`."
+    blocks = c.num_nextn_predict_layers or 0
+    depths = getattr(c, "mtp_num_layers", None) or blocks
+    repeated = getattr(c, "mtp_use_repeated_layer", None)
+    repeated = blocks <= 1 if repeated is None else bool(repeated)
+    if blocks != (0 if not depths else 1 if repeated else depths):
+        raise ConfigError(f"num_nextn_predict_layers={blocks} does not fit mtp_num_layers={depths} with "
+                          f"mtp_use_repeated_layer={repeated} (expected {1 if repeated else depths} stored block(s))")
+    return depths, repeated
 
 def model_config_from_hf(c) -> ModelConfig:
-    "Our `ModelConfig` from a `NemotronHConfig`."
+    "Our `ModelConfig` from a `NemotronHConfig`; `ConfigError` for what this model does not implement."
     if getattr(c, "nemotron_nb", None): return ModelConfig(**c.nemotron_nb)
+    _check_hf_config(c)
     pattern = "".join(_SYMBOL[t] for t in c.layers_block_type)
-    D = c.num_nextn_predict_layers or 0
+    D, repeated = _mtp_depths(c)
     if D: pattern += ("/" + "".join(_SYMBOL[t] for t in c.mtp_layers_block_type)) * D
+    mtp_loss = getattr(c, "mtp_loss_scaling_factor", None)
     return ModelConfig(
         hybrid_layer_pattern=pattern, hidden_size=c.hidden_size, ffn_hidden_size=c.intermediate_size,
         num_attention_heads=c.num_attention_heads, num_query_groups=c.num_key_value_heads, kv_channels=c.head_dim,
         mamba_num_heads=c.mamba_num_heads, mamba_head_dim=c.mamba_head_dim, mamba_state_dim=c.ssm_state_size,
         mamba_num_groups=c.n_groups, mamba_conv_kernel=c.conv_kernel, mamba_chunk_size=c.chunk_size,
+        mamba_time_step_min=float(c.time_step_min),
         num_moe_experts=c.n_routed_experts, moe_router_topk=c.num_experts_per_tok, moe_ffn_hidden_size=c.moe_intermediate_size,
         moe_shared_expert_intermediate_size=c.moe_shared_expert_intermediate_size, moe_latent_size=c.moe_latent_size,
         moe_router_topk_scaling_factor=c.routed_scaling_factor, moe_router_num_groups=c.n_group,
-        moe_router_group_topk=c.topk_group, mtp_use_repeated_layer=D <= 1, vocab_size=c.vocab_size,
+        moe_router_group_topk=c.topk_group, mtp_use_repeated_layer=repeated, vocab_size=c.vocab_size,
+        **({} if mtp_loss is None else {"mtp_loss_scaling_factor": float(mtp_loss)}),
         make_vocab_size_divisible_by=128 if c.vocab_size % 128 == 0 else 1, layernorm_epsilon=c.layer_norm_epsilon,
         init_method_std=c.initializer_range)
 
@@ -142,7 +181,10 @@ def load_hf_checkpoint(path) -> NemotronModel:
     "Our `NemotronModel` from a Hugging Face Nemotron-H checkpoint directory, with its MTP weights if it has them."
     from transformers import NemotronHForCausalLM
     from safetensors import safe_open
+    from transformers import NemotronHConfig
     path = Path(path)
+    try: model_config_from_hf(NemotronHConfig.from_pretrained(path))        # refuse before reading any weights
+    except ConfigError as e: raise ConfigError(f"{path / 'config.json'}: {e}") from None
     model = from_hf(NemotronHForCausalLM.from_pretrained(path))
     mtp = {}
     for f in sorted(path.glob("*.safetensors")):

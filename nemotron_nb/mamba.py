@@ -106,6 +106,7 @@ class Mamba2Mixer(nn.Module):
         super().__init__()
         h, self.H, self.P = cfg.hidden_size, cfg.mamba_num_heads, cfg.mamba_head_dim
         self.G, self.N, self.chunk_size = cfg.mamba_num_groups, cfg.mamba_state_dim, cfg.mamba_chunk_size
+        self.dt_min = cfg.mamba_time_step_min                                   # Δ ≥ dt_min; 0: no clamp
         self.d_in = self.H * self.P
         self.conv_dim = self.d_in + 2 * self.G * self.N
         self.in_proj = nn.Linear(h, 2 * self.d_in + 2 * self.G * self.N + self.H, bias=False)
@@ -145,11 +146,12 @@ def _mixer_forward(self: Mamba2Mixer, u, use_kernels: bool | None = None):
         return kernel(zxbcdt, self.conv1d.weight.squeeze(1), self.conv1d.bias, self.dt_bias, A, self.D,
                       self.chunk_size, activation="silu", rmsnorm_weight=self.norm.weight,
                       rmsnorm_eps=self.norm.eps, outproj_weight=self.out_proj.weight, headdim=self.P,
-                      ngroups=self.G, norm_before_gate=False)
+                      ngroups=self.G, norm_before_gate=False, dt_limit=(self.dt_min, float("inf")))
     z, xBC, dt = zxbcdt.split([self.d_in, self.conv_dim, self.H], -1)
     xBC = F.silu(causal_conv1d(xBC, self.conv1d.weight, self.conv1d.bias))
     x, B, C = xBC.split([self.d_in, self.G * self.N, self.G * self.N], -1)
     dt = F.softplus(dt.float() + self.dt_bias.float())                        # Δ (b, L, H)
+    if self.dt_min > 0: dt = dt.clamp(min=self.dt_min)                      # HF's time_step_min
     y, _ = ssd_chunked(x.float().view(b, L, self.H, self.P), dt, A, B.float().view(b, L, self.G, self.N),
                        C.float().view(b, L, self.G, self.N), self.chunk_size, D=self.D.float())
     y = self.norm(y.reshape(b, L, self.d_in).to(u.dtype), z)

@@ -40,6 +40,72 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
     assert r.stderr.strip() == message
     assert _files(tmp_path) == []
 
+# --- configs: numbers as people write them, and the dry run refusing what the real run would refuse ---------------
+
+def test_numbers_as_people_write_them_on_the_command_line(tmp_path):
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", "optimizer.lr=3e-4", "optimizer.min_lr=1E-5",
+                 "scheduler.lr_warmup_iters=1e1", "train.train_iters=1e2", "optimizer.weight_decay=0", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for line in ("  lr: 0.0003\n", "  min_lr: 1.0e-05\n", "  lr_warmup_iters: 10\n", "  train_iters: 100\n", "  weight_decay: 0.0\n"):
+        assert line in r.stdout, line
+    assert _files(tmp_path) == []
+
+def test_numbers_as_people_write_them_in_a_yaml_file(tmp_path):
+    (tmp_path / "mine.yaml").write_text("model:\n  preset: nano3-tiny\ntrain:\n  train_iters: 1e2\n  global_batch_size: 8\n"
+                                        "  micro_batch_size: 4\n  seq_length: 128\noptimizer:\n  lr: 3e-4\n  min_lr: 1E-5\n"
+                                        "scheduler:\n  lr_warmup_iters: 1e1\n")
+    r = nemotron("nano3", "pretrain", "-c", "mine.yaml", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for line in ("  lr: 0.0003\n", "  min_lr: 1.0e-05\n", "  lr_warmup_iters: 10\n", "  train_iters: 100\n"):
+        assert line in r.stdout, line
+
+def test_a_string_key_keeps_its_text(tmp_path):
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--dry-run", "tokenizer.model=1e3", "config_name=007", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "  model: '1e3'\n" in r.stdout and "\nconfig_name: '007'\n" in r.stdout
+
+def test_a_number_for_a_string_key_in_yaml_says_to_quote_it(tmp_path):
+    (tmp_path / "dp.yaml").write_text("blend_path: b.json\noutput_dir: out\ntokenizer:\n  model: 1e3\n")
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "dp.yaml", "--dry-run", cwd=tmp_path)
+    assert (r.returncode, r.stderr.strip()) == (2, "error: tokenizer.model=1000.0: expected str, got float; quote it in YAML "
+                                                   f"to keep it text in {tmp_path / 'dp.yaml'}")
+
+@pytest.mark.parametrize("override,message", [
+    ("scheduler.lr_warmup_iters=1.5", "scheduler.lr_warmup_iters=1.5: expected a whole number (int), got 1.5 (from the command line)"),
+    ("optimizer.lr=-1e-3", "optimizer.lr=-0.001: must be at least 0"),
+    ("optimizer.min_lr=1e-2", "optimizer.min_lr=0.01 is above optimizer.lr=0.003; min_lr must be at most lr"),
+    ("optimizer.clip_grad=-1", "optimizer.clip_grad=-1.0: must be at least 0"),
+    ("optimizer.weight_decay=-0.1", "optimizer.weight_decay=-0.1: must be at least 0"),
+    ("optimizer.adam_beta1=1", "optimizer.adam_beta1=1.0: must be in [0, 1)"),
+    ("optimizer.adam_eps=0", "optimizer.adam_eps=0.0: must be above 0"),
+    ("train.eval_interval=0", "train.eval_interval=0: must be at least 1 (train.eval_iters=0 turns evaluation off)"),
+    ("train.eval_iters=-1", "train.eval_iters=-1: must be at least 0"),
+    ("logger.log_interval=0", "logger.log_interval=0: must be at least 1"),
+    ("checkpoint.save_interval=-5", "checkpoint.save_interval=-5: must be at least 1 (or null: save at the end only)"),
+    ("checkpoint.keep_last=0", "checkpoint.keep_last=0: must be at least 1"),
+    ("scheduler.lr_warmup_iters=-5", "scheduler.lr_warmup_iters=-5: must be at least 0"),
+    ("scheduler.lr_decay_iters=0", "scheduler.lr_decay_iters=0: must be at least 1 (or null)"),
+    ("scheduler.lr_warmup_iters=200", "scheduler.lr_warmup_iters=200 must be below the decay iterations "
+     "(scheduler.lr_decay_iters=100, train.train_iters=100): lower the warmup or set scheduler.lr_decay_iters"),
+    ("model.hidden_size=130", "model.hidden_size=130 is not a multiple of 8: the grouped expert matmul (torch.grouped_mm) needs rows of whole 16 bytes in bf16"),
+    ("model.num_query_groups=3", "model.num_attention_heads=4 is not a multiple of num_query_groups=3"),
+    ("model.mamba_num_groups=4", "model.mamba_num_heads=6 is not a multiple of mamba_num_groups=4"),
+    ("model.mamba_conv_kernel=7", "model.mamba_conv_kernel=7: the causal-conv1d kernels (Megatron's, and ours on CUDA) take 2 to 4"),
+    ("model.moe_router_topk=9", "model.moe_router_topk=9 must be between 1 and num_moe_experts=8"),
+    ("model.moe_ffn_hidden_size=33", "model.moe_ffn_hidden_size=33 is not a multiple of 8: the grouped expert matmul (torch.grouped_mm) needs rows of whole 16 bytes in bf16"),
+    ("model.make_vocab_size_divisible_by=0", "model.make_vocab_size_divisible_by=0 must be at least 1"),
+    ("model.init_method_std=-0.1", "model.init_method_std=-0.1 must be at least 0"),
+    ("model.tensor_model_parallel_size=4", "model.mamba_num_heads=6 is not a multiple of tensor_model_parallel_size=4"),
+    ("model.context_parallel_size=3", "train.seq_length=128 is not a multiple of 2 * model.context_parallel_size=6"),
+    ("backend=megatron model.mamba_time_step_min=1e-3", "model.mamba_time_step_min=0.001: Megatron-Core's Mamba mixer has no "
+     "clamp on the time step; set it to 0 for backend=megatron, or train with backend=local"),
+    ("backend=megatron model.mamba_conv_kernel=3", "model.mamba_conv_kernel=3: Megatron's Mamba mixer has a fixed convolution width of 4"),
+])
+def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", *override.split(), cwd=tmp_path)
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {message}")
+    assert r.stdout == "" and _files(tmp_path) == []
+
 @pytest.mark.parametrize("words", [[], ["nano3"], ["nano3", "data"], ["nano3", "data", "prep"], ["super3", "pretrain"],
                                    ["nano3", "data", "prep", "pretrain"]])
 def test_help_at_every_level(words):
