@@ -45,3 +45,15 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
 def test_help_at_every_level(words):
     r = nemotron(*words, "--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: nemotron"), r.stderr
+
+
+# --- data prep: --allow-empty (issue 12) ---
+def test_allow_empty_is_in_the_help_and_belongs_to_data_prep(tmp_path):
+    r = nemotron("nano3", "data", "prep", "pretrain", "--help", cwd=tmp_path)
+    assert r.returncode == 0 and "  --allow-empty           let a dataset yield no documents (every row skipped, an empty file): a warning," in r.stdout
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--allow-empty", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: --sample, --force and --allow-empty belong to data prep ('nemotron <model> data prep pretrain')"
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--allow-empty", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0 and "\nallow_empty: true\n" in r.stdout
+    assert _files(tmp_path) == []
