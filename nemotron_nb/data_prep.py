@@ -530,31 +530,39 @@ def _make_folder(out: Path):
     except OSError as e: raise ConfigError(f"{out}: cannot create the output folder ({e.strerror})") from None
 
 class OutputLock:
-    "One writer per output folder: an exclusive `flock` on `<out>/.lock`, which holds the writer's pid; a dead writer's lock is taken over."
-    def __init__(self, out: Path): self.path = Path(out) / ".lock"
+    "One writer per output folder: an exclusive `flock` on `<out>/.lock` holding `pid@host` (`shared`: the tasks of one job); a dead writer's lock is taken over."
+    def __init__(self, out: Path, shared: bool = False): self.path, self.shared = Path(out) / ".lock", shared
     def _refuse(self, holder: str):
-        raise ConfigError(f"{self.path.parent}: another data prep (pid {holder or 'unknown'}) is writing this folder; "
-                          "wait for it to finish, or stop it")
+        pid, _, host = holder.partition("@")
+        here = host in ("", socket.gethostname())
+        who = f"pid {pid}" + ("" if here else f" on {host}") if pid.isdigit() and (not here or _pid_alive(int(pid))) else "the tasks of a job"
+        raise ConfigError(f"{self.path.parent}: another data prep ({who}) is writing this folder; wait for it to finish, or stop it")
     def __enter__(self):
         import fcntl
         _make_folder(self.path.parent)
         while True:
             try: fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as e: raise ConfigError(f"{self.path}: cannot open the lock file ({e.strerror})") from None
-            holder = lambda: os.pread(fd, 32, 0).decode(errors="replace").strip()
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError: pid = holder(); os.close(fd); self._refuse(pid)
+            holder = lambda: os.pread(fd, 64, 0).decode(errors="replace").strip()
+            try: fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            except BlockingIOError: h = holder(); os.close(fd); self._refuse(h)
             except OSError:  # no flock on this file system: a live pid on this machine holds the folder
-                if (pid := holder()).isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)): os.close(fd); self._refuse(pid)
+                pid = holder().partition("@")[0]
+                if not self.shared and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)): os.close(fd); self._refuse(pid)
             try: same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError: same = False
             if same: break
             os.close(fd)  # the last holder removed the file as this one opened it: again
-        os.ftruncate(fd, 0); os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared: os.ftruncate(fd, 0); os.pwrite(fd, f"{os.getpid()}@{socket.gethostname()}\n".encode(), 0)
         self.fd = fd
         return self
     def __exit__(self, *a):
-        self.path.unlink(missing_ok=True); os.close(self.fd)
+        import fcntl
+        try:
+            if self.shared: fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the last task of the job out removes it
+            self.path.unlink(missing_ok=True)
+        except OSError: pass
+        finally: os.close(self.fd)
 
 # %% ../nbs/13_data_prep.ipynb #c7e1a006
 OUTPUT_FILES = ("blend.json", "metadata.json", "plan.json")
@@ -680,24 +688,25 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
             _check_not_empty(cfg, plan, receipts, console)
             meta = _finalize(cfg, plan, receipts, model, console, t0, len(plan.tasks) - written)
     else:
-        label = f"{rank}/{num}@{group}"
-        with TasksLock(out) as lock:  # the first task of the job to get here sets the folder up
-            if lock.state().get("group") != group:
-                _setup(cfg, plan); lock.save({"group": group, "num_tasks": num, "finalized": False})
-        mine = [dataclasses.replace(t, job_task=label) for t in shard_group(plan.tasks, rank, num)]
-        if _write_shards(cfg, plan, mine, model, console, progress, f", task {rank + 1} of {num} (job {group})") is None: return 1
-        with TasksLock(out) as lock:  # the last task to finish writes blend.json
-            receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
-            if lock.state().get("finalized"):  # a requeued job whose earlier run finished
-                console.print(f"task {rank + 1} of {num}: done, blend.json was written before", markup=False); return 0
-            if len(receipts) < len(plan.tasks):
-                console.print(f"task {rank + 1} of {num}: my {len(mine)} shards are done; {len(plan.tasks) - len(receipts)} shards "
-                              "of other tasks are not yet (the last task to finish writes blend.json)", markup=False)
-                return 0
-            _check_not_empty(cfg, plan, receipts, console)
-            resumed = sum(not str(r.get("task", "")).endswith(f"@{group}") for r in receipts.values())
-            meta = _finalize(cfg, plan, receipts, model, console, t0, resumed, num)
-            lock.save({**lock.state(), "finalized": True})
+        with OutputLock(out, shared=True):  # no single run in the folder meanwhile
+            label = f"{rank}/{num}@{group}"
+            with TasksLock(out) as lock:  # the first task of the job to get here sets the folder up
+                if lock.state().get("group") != group:
+                    _setup(cfg, plan); lock.save({"group": group, "num_tasks": num, "finalized": False})
+            mine = [dataclasses.replace(t, job_task=label) for t in shard_group(plan.tasks, rank, num)]
+            if _write_shards(cfg, plan, mine, model, console, progress, f", task {rank + 1} of {num} (job {group})") is None: return 1
+            with TasksLock(out) as lock:  # the last task to finish writes blend.json
+                receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
+                if lock.state().get("finalized"):  # a requeued job whose earlier run finished
+                    console.print(f"task {rank + 1} of {num}: done, blend.json was written before", markup=False); return 0
+                if len(receipts) < len(plan.tasks):
+                    console.print(f"task {rank + 1} of {num}: my {len(mine)} shards are done; {len(plan.tasks) - len(receipts)} shards "
+                                  "of other tasks are not yet (the last task to finish writes blend.json)", markup=False)
+                    return 0
+                _check_not_empty(cfg, plan, receipts, console)
+                resumed = sum(not str(r.get("task", "")).endswith(f"@{group}") for r in receipts.values())
+                meta = _finalize(cfg, plan, receipts, model, console, t0, resumed, num)
+                lock.save({**lock.state(), "finalized": True})
     datasets, name = meta["datasets"], meta["artifact"]
     console.print(summary_table(datasets, title=f"{name}: {meta['total_tokens']:,} tokens in {meta['elapsed_s']:.1f} s"))
     for ds, d in datasets.items():

@@ -203,13 +203,13 @@ def test_second_run_on_one_folder_refuses(tmp_path, topics_ref):
         first = subprocess.Popen([str(BIN / "nemotron"), *args], cwd=tmp_path, env=env, stdout=w, stderr=err)
     os.close(w)
     try:
-        deadline = time.time() + 120
-        while first.poll() is None and time.time() < deadline:
+        deadline, holder = time.time() + 120, f"{first.pid}@{socket.gethostname()}"
+        while first.poll() is None and time.time() < deadline:  # until the first has taken the lock
             try:
-                if (out / ".lock").read_text().strip() == str(first.pid): break
+                if (out / ".lock").read_text().strip() == holder: break
             except FileNotFoundError: pass
             time.sleep(0.01)
-        assert first.poll() is None, (tmp_path / "first.err").read_text()
+        assert first.poll() is None and (out / ".lock").read_text().strip() == holder, (tmp_path / "first.err").read_text()
         second = nemotron(*args, cwd=tmp_path, env=OFFLINE)
         assert second.returncode == 2
         assert second.stderr.strip() == f"error: {out}: another data prep (pid {first.pid}) is writing this folder; wait for it to finish, or stop it"
