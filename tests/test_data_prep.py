@@ -305,3 +305,16 @@ def test_dry_run_rejects_the_blend_the_run_rejects(tmp_path, stage, key, case):
                 ("data.blend_path", "missing"): f"error: data.blend_path={blend}: no such file",
                 ("data.blend_path", "invalid"): f"error: {blend}: train[1]: shard /no/shard.bin not found"}
     assert dry.stderr.strip() == expected[(key, case)]
+
+def test_two_tasks_of_one_job_write_one_folder_together(tmp_path, topics_ref):
+    "The tasks of one job (as Slurm starts them, side by side) share the folder's lock: both finish, the bytes equal one run's."
+    out = tmp_path / "out"
+    args = [str(BIN / "nemotron"), *TOPICS_ARGS, f"blend_path={_topics_blend(tmp_path)}", f"output_dir={out}"]
+    env = {**os.environ, **OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg"), "NEMOTRON_NUM_TASKS": "2", "NEMOTRON_TASK_GROUP": "77"}
+    tasks = [subprocess.Popen(args, cwd=tmp_path, env={**env, "NEMOTRON_TASK_RANK": str(r)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    results = [(t.communicate(timeout=300), t.returncode) for t in tasks]
+    assert [rc for _, rc in results] == [0, 0], [err for (_, err), _ in results]
+    assert _sums(out) == _sums(topics_ref) and _receipts_verify(out) == 4 and (out / "blend.json").is_file()
+    assert sorted(json.loads(p.read_text())["task"] for p in out.glob("shards/*/receipts/*.json")) == ["0/2@77", "0/2@77", "1/2@77", "1/2@77"]
+    assert not (out / ".lock").exists() and _tmp_files(out) == []
