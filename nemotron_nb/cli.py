@@ -76,6 +76,7 @@ def parse_args(argv) -> Args:
                 setattr(a, dest, True)
         elif "=" in tok: a.overrides.append(tok)
         else: a.words.append(tok)
+    if a.allow_empty: a.overrides.append("allow_empty=true")  # an override, so that a job's command line carries it too
     if a.run and a.batch: raise UsageError("--run and --batch are mutually exclusive: --run follows the job, --batch returns at once")
     return a
 
@@ -135,7 +136,6 @@ def stage_config(args: Args):
         raise UsageError("--sample, --force and --allow-empty belong to data prep ('nemotron <model> data prep pretrain')")
     if args.sample is not None: overrides.append(f"sample={args.sample}")
     if args.force: overrides.append("force=true")
-    if args.allow_empty: overrides.append("allow_empty=true")
     config = args.config
     if args.phases is not None:
         if st.kind != "pretrain": raise UsageError("--phases belongs to pretraining ('nemotron <model> pretrain')")
