@@ -479,6 +479,7 @@ def empty_datasets(plan: Plan, datasets: dict) -> tuple[list[str], str]:
         d = datasets[e.name]
         if d["tokens"] or not e.weight: continue
         if not d["input_rows"]: lines.append(f"dataset {e.name!r} yielded no documents: its {d['files']} file(s) hold no rows"); continue
+        if d["documents"]: lines.append(f"dataset {e.name!r} yielded no tokens: its {d['documents']:,} documents encode to none"); continue
         hints = ([f"text_field is {e.text_field!r}"] if {"missing_text_field", "text_not_a_string"} & set(d["skipped"]) else []) + \
                 ([f"min_doc_chars is {plan.tasks[0].min_doc_chars}"] if "too_short" in d["skipped"] else [])
         reasons = ", ".join(f"{k} {v:,}" for k, v in d["skipped"].items() if v)
