@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_blend.ipynb #82871364
 from __future__ import annotations
-import json, math, os, re
+import json, math, os, re, socket
 from dataclasses import dataclass, asdict
 from fractions import Fraction
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Optional
 from .config import ConfigError, _did_you_mean
 
 # %% auto #0
-__all__ = ['BLEND_KEYS', 'NAME_RE', 'SPLITS', 'BlendEntry', 'load_blend', 'Holdout', 'Piece', 'make_blend_json',
+__all__ = ['BLEND_KEYS', 'NAME_RE', 'SPLITS', 'BlendEntry', 'load_blend', 'Holdout', 'Piece', 'make_blend_json', 'temp_path',
            'write_json_atomic']
 
 # %% ../nbs/12_blend.ipynb #40445db1
@@ -129,8 +129,13 @@ def make_blend_json(pieces) -> dict:
         out[p.split] += [_fmt(p.weight * p.num_tokens / totals[(p.dataset, p.split)]), p.prefix]
     return out
 
+def temp_path(path) -> Path:
+    "A temporary name next to `path`, unique to this process: `<name>.<pid>@<host>.tmp` (so a cleanup can tell whether its writer lives)."
+    path = Path(path)
+    return path.with_name(f"{path.name}.{os.getpid()}@{socket.gethostname()}.tmp")
+
 def write_json_atomic(path, obj):
-    "Write `obj` as indented JSON to `path` through a temporary file and a rename."
-    path = Path(path); tmp = path.with_name(path.name + ".tmp")
+    "Write `obj` as indented JSON to `path` through a temporary file of this process and a rename."
+    path = Path(path); tmp = temp_path(path)
     tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)

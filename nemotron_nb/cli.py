@@ -10,7 +10,7 @@ from .config import (ConfigError, MODELS, available_configs, load_config, to_yam
 
 # %% auto #0
 __all__ = ['STAGES', 'OPTIONS', 'NOT_BUILT', 'Stage', 'UsageError', 'Args', 'parse_args', 'help_text', 'resolve_stage',
-           'stage_config', 'command_line', 'describe', 'main']
+           'stage_config', 'command_line', 'describe', 'dry_run_checks', 'main']
 
 # %% ../nbs/32_cli.ipynb #aa4644bb
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ STAGES = (
 OPTIONS = {  # option -> (destination, takes a value)
     "-c": ("config", True), "--config": ("config", True), "-r": ("run", True), "--run": ("run", True),
     "-b": ("batch", True), "--batch": ("batch", True), "-d": ("dry_run", False), "--dry-run": ("dry_run", False),
-    "--sample": ("sample", True), "--force": ("force", False), "-h": ("help", False), "--help": ("help", False),
+    "--sample": ("sample", True), "--force": ("force", False), "--allow-empty": ("allow_empty", False), "-h": ("help", False), "--help": ("help", False),
     "--phases": ("phases", True),
 }
 
@@ -48,6 +48,7 @@ class Args:
     dry_run: bool = False
     sample: int | None = None
     force: bool = False
+    allow_empty: bool = False  # data prep: a dataset may yield no documents
     help: bool = False
     phases: str | None = None  # pretraining: comma-separated configs submitted as a chain of jobs (needs --run/--batch)
 
@@ -75,6 +76,7 @@ def parse_args(argv) -> Args:
                 setattr(a, dest, True)
         elif "=" in tok: a.overrides.append(tok)
         else: a.words.append(tok)
+    if a.allow_empty: a.overrides.append("allow_empty=true")  # an override, so that a job's command line carries it too
     if a.run and a.batch: raise UsageError("--run and --batch are mutually exclusive: --run follows the job, --batch returns at once")
     return a
 
@@ -83,7 +85,7 @@ def _stage_help(model: str, st: Stage) -> str:
     data = st.kind == "data_prep"
     return "\n".join([
         f"usage: nemotron {model} {' '.join(st.words)} [-c NAME|PATH] [--run PROFILE | --batch PROFILE] [--dry-run]"
-        + (" [--sample N] [--force]" if data else " [--phases A,B,...]") + " [key=value ...]", "",
+        + (" [--sample N] [--force] [--allow-empty]" if data else " [--phases A,B,...]") + " [key=value ...]", "",
         f"  {st.summary}", "",
         "options (anywhere on the line):",
         f"  -c, --config NAME|PATH  config: {', '.join(available_configs(model, st.kind))} or a YAML file (default: default)",
@@ -91,7 +93,9 @@ def _stage_help(model: str, st: Stage) -> str:
         "  -b, --batch PROFILE     submit and return at once with the job id",
         "  -d, --dry-run           print the resolved config and what would run; write nothing",
         *(["  --sample N              keep the first N documents of each dataset (own output folder)",
-            "  --force                 start over, ignoring finished shards"] if data else
+            "  --force                 start over, ignoring finished shards",
+            "  --allow-empty           let a dataset yield no documents (every row skipped, an empty file): a warning,",
+            "                          not an error; no tokens at all still fails (config key allow_empty)"] if data else
            ["  --phases A,B,...        with --run/--batch: one job per config, each after the previous succeeded"]),
         "  -h, --help              this help", "",
         "  key=value               override any config key, e.g. " + ("num_shards=8 tokenizer.add_bos=true" if data else "train.train_iters=5 checkpoint.save=/path"),
@@ -128,8 +132,8 @@ def stage_config(args: Args):
     "The model, stage and typed config for parsed `args`."
     model, st = resolve_stage(args.words)
     overrides = list(args.overrides)
-    if st.kind != "data_prep" and (args.sample is not None or args.force):
-        raise UsageError("--sample and --force belong to data prep ('nemotron <model> data prep pretrain')")
+    if st.kind != "data_prep" and (args.sample is not None or args.force or args.allow_empty):
+        raise UsageError("--sample, --force and --allow-empty belong to data prep ('nemotron <model> data prep pretrain')")
     if args.sample is not None: overrides.append(f"sample={args.sample}")
     if args.force: overrides.append("force=true")
     config = args.config
@@ -174,6 +178,20 @@ def describe(model: str, st: Stage, cfg, args: Args) -> str:
             f"{cfg.train.global_batch_size} x {cfg.train.seq_length} tokens, data {cfg.data.blend_path or cfg.run.data}, "
             f"checkpoints {cfg.checkpoint.save}")
 
+def dry_run_checks(st: Stage, cfg):
+    "What the run checks before it writes anything, for `--dry-run`: the same functions, so the same error line."
+    if st.kind == "data_prep":
+        from nemotron_nb.data_prep import check_data_prep
+        check_data_prep(cfg)
+    elif cfg.data.blend_path:  # a run.data artifact is resolved where the job runs
+        from nemotron_nb.train import resolve_blend
+        from nemotron_nb.loader import read_blend
+        read_blend(resolve_blend(cfg)[0])
+
+def _error(e: Exception) -> int:
+    for line in str(e).splitlines() or [""]: print(f"error: {line}", file=sys.stderr)
+    return 2
+
 def main(argv=None) -> int:
     "The `nemotron` command."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -187,8 +205,10 @@ def main(argv=None) -> int:
             return 0 if (args.help or not args.words) else 2
         model, st, cfg = stage_config(args)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
+        return _error(e)
     if args.dry_run and not (args.run or args.batch):
+        try: dry_run_checks(st, cfg)
+        except ConfigError as e: return _error(e)
         print("# resolved config (secrets redacted)")
         print(to_yaml(cfg).rstrip())
         print(f"# {describe(model, st, cfg, args)}")
@@ -202,7 +222,7 @@ def main(argv=None) -> int:
             return NOT_BUILT
         try: return int(launch(cfg, model=model, stage=st, args=args, argv=argv) or 0)
         except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr); return 2
+            return _error(e)
     runner = _load_runner(st.runner)
     if runner is None:
         print(f"error: {model} {' '.join(st.words)} is not built yet in this version "
@@ -210,6 +230,6 @@ def main(argv=None) -> int:
         return NOT_BUILT
     try: return int(runner(cfg, model=model, config_name=args.config) or 0)
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
+        return _error(e)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr); return 130

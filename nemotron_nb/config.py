@@ -210,6 +210,7 @@ class DataPrepConfig:
     max_doc_tokens: Optional[int] = None
     sample: Optional[int] = None
     force: bool = False
+    allow_empty: bool = False  # a dataset may yield no documents (a warning, not an error); 0 tokens in total still fails
     num_workers: Optional[int] = None  # None: every core available
     seed: int = 42
     config_name: str = "default"  # names the artifact: <model>-pretrain-data[-<config_name>]

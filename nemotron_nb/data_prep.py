@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_data_prep.ipynb #b8d4163f
 from __future__ import annotations
-import ctypes, dataclasses, glob, gzip, hashlib, json, math, os, shutil, signal, sys, time
+import ctypes, dataclasses, glob, gzip, hashlib, json, math, os, re, shutil, signal, socket, sys, time
 from collections import Counter
 from dataclasses import dataclass, field, asdict
 from datetime import datetime, timezone
@@ -13,17 +13,18 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import numpy as np
-from .config import ConfigError, DataPrepConfig, to_dict
+from .config import ConfigError, DataPrepConfig, redact, to_dict
 from .tokenizer import TextTokenizer, load_tokenizer, stdlib_dir, stdlib_source_files, pydoc_topics
 from .indexed import ShardWriter, TMP_SUFFIX
-from .blend import BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, write_json_atomic
+from .blend import BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, temp_path, write_json_atomic
 
 # %% auto #0
-__all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'OUTPUT_FILES', 'TASK_ENV', 'SourceFile',
-           'list_source_files', 'read_rows', 'Part', 'assign_parts', 'output_folder', 'artifact_name', 'ShardTask',
-           'Plan', 'make_plan', 'receipt_ok', 'process_shard', 'default_workers', 'ShardError', 'execute', 'summarize',
-           'pieces_of', 'summary_table', 'OutputLock', 'remove_temp_files', 'clear_outputs', 'remove_stale',
-           'task_group', 'shard_group', 'TasksLock', 'run_data_prep']
+__all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'TEMP_RE', 'OUTPUT_FILES', 'TASK_ENV',
+           'SourceFile', 'list_source_files', 'read_rows', 'Part', 'assign_parts', 'output_folder', 'artifact_name',
+           'ShardTask', 'check_output_folder', 'check_data_prep', 'Plan', 'make_plan', 'receipt_ok', 'process_shard',
+           'default_workers', 'ShardError', 'execute', 'summarize', 'pieces_of', 'empty_datasets', 'summary_table',
+           'writer_gone', 'remove_temp_files', 'OutputLock', 'clear_outputs', 'remove_stale', 'task_group',
+           'shard_group', 'TasksLock', 'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
 TEXT_EXTS = (".jsonl", ".json", ".parquet", ".txt")
@@ -228,6 +229,27 @@ class ShardTask:
     @property
     def size(self) -> int: return sum(p.size for p in self.parts)
 
+# %% ../nbs/13_data_prep.ipynb #c7e1a001
+def check_output_folder(cfg: DataPrepConfig) -> Path:
+    "The output folder of `cfg`; `ConfigError` if it, or a folder above it, is a file."
+    out = output_folder(cfg)
+    for p in (out, *out.parents):
+        if not p.exists(): continue
+        if p.is_dir(): return out
+        where = "is a file" if p == out else f"lies under {p}, which is a file"
+        raise ConfigError(f"output_dir={cfg.output_dir}: {out} {where}; expected a folder (or a path that does not exist yet)")
+    return out
+
+def check_data_prep(cfg: DataPrepConfig, hub: bool = False) -> tuple[list[BlendEntry], dict[str, list[SourceFile]], Holdout]:
+    "Every check of a run before it writes, but the tokenizer's: numbers, blend, output folder, files (hub datasets' with `hub`), holdout."
+    if cfg.max_doc_tokens is not None and cfg.max_doc_tokens < 1 + cfg.tokenizer.add_bos + cfg.tokenizer.add_eos:
+        raise ConfigError(f"max_doc_tokens={cfg.max_doc_tokens}: too small to hold a token besides BOS/EOS")
+    if cfg.min_doc_chars is not None and cfg.min_doc_chars < 0: raise ConfigError(f"min_doc_chars={cfg.min_doc_chars}: must be 0 or more")
+    entries = load_blend(cfg.blend_path, cfg.text_field)
+    check_output_folder(cfg)
+    files = {e.name: list_source_files(e, cfg.blend_path) for e in entries if hub or not e.path.startswith("hf://")}
+    return entries, files, Holdout.from_config(len(entries), cfg.num_shards, cfg.valid_shards, cfg.test_shards)
+
 # %% ../nbs/13_data_prep.ipynb #d4f948d0
 @dataclass
 class Plan:
@@ -248,17 +270,12 @@ class Plan:
                                          for t in self.tasks if t.dataset == e.name]} for e in self.entries]}
 
 def make_plan(cfg: DataPrepConfig) -> Plan:
-    "Resolve the blend, its files and the tokenizer, and cut every dataset into shards; writes nothing."
-    if cfg.max_doc_tokens is not None and cfg.max_doc_tokens < 1 + cfg.tokenizer.add_bos + cfg.tokenizer.add_eos:
-        raise ConfigError(f"max_doc_tokens={cfg.max_doc_tokens}: too small to hold a token besides BOS/EOS")
-    if cfg.min_doc_chars is not None and cfg.min_doc_chars < 0: raise ConfigError(f"min_doc_chars={cfg.min_doc_chars}: must be 0 or more")
-    entries = load_blend(cfg.blend_path, cfg.text_field)
-    files = {e.name: list_source_files(e, cfg.blend_path) for e in entries}
+    "Check `cfg`, resolve the blend, its files and the tokenizer, and cut every dataset into shards; writes nothing."
+    entries, files, holdout = check_data_prep(cfg, hub=True)
     tok = load_tokenizer(cfg.tokenizer.model)
     for flag, tid in (("add_bos", tok.bos_id), ("add_eos", tok.eos_id)):
         if getattr(cfg.tokenizer, flag) and tid is None:
             raise ConfigError(f"tokenizer.{flag}=true but the tokenizer {cfg.tokenizer.model} has no {flag[4:].upper()} token")
-    holdout = Holdout.from_config(len(entries), cfg.num_shards, cfg.valid_shards, cfg.test_shards)
     num_shards, out = (1 if cfg.sample else cfg.num_shards), output_folder(cfg)
     common = {"v": PLAN_VERSION, "tokenizer": tok.fingerprint, "bos": cfg.tokenizer.add_bos, "eos": cfg.tokenizer.add_eos,
               "min_doc_chars": cfg.min_doc_chars, "max_doc_tokens": cfg.max_doc_tokens, "sample": cfg.sample,
@@ -305,11 +322,18 @@ def receipt_ok(task: ShardTask) -> Optional[dict]:
             if not os.path.isfile(f["path"]) or os.path.getsize(f["path"]) != f["bytes"]: return None
     return r
 
+def _commit(writer: ShardWriter, prefix: str) -> dict:
+    "Commit `writer` (under this process's temporary prefix) and rename its bin/idx to `prefix`; returns their sizes and checksums."
+    files = writer.commit()
+    for kind, f in files.items():
+        final = f"{prefix}.{kind}"; os.replace(f["path"], final); f["path"] = final
+    return files
+
 def process_shard(task: ShardTask, report: Optional[Callable] = None) -> dict:
     "Tokenize and write one shard; returns its receipt. `report(dataset, docs, tokens)` is called after every batch."
     start, stats = time.time(), Counter()
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one thread per worker: workers are the parallelism
-    writers = {s: ShardWriter(task.prefix(s), task.tokenizer.dtype, task.writer) for s in SPLITS}
+    writers = {s: ShardWriter(temp_path(task.prefix(s)), task.tokenizer.dtype, task.writer) for s in SPLITS}
     split_docs, split_tokens = Counter(), Counter()
     try:
         batch, chars, i, j = [], 0, 0, 0
@@ -325,7 +349,7 @@ def process_shard(task: ShardTask, report: Optional[Callable] = None) -> dict:
             batch.append(text); chars += len(text)
             if len(batch) >= BATCH_DOCS or chars >= BATCH_CHARS: flush(); chars = 0
         if batch: flush()
-        files = {s: writers[s].commit() for s in SPLITS}
+        files = {s: _commit(writers[s], task.prefix(s)) for s in SPLITS}
     except BaseException:
         for w in writers.values(): w.abort()
         raise
@@ -447,6 +471,23 @@ def pieces_of(plan: Plan, receipts: dict) -> list[Piece]:
     return [Piece(t.dataset, s, t.prefix(s), receipts[(t.dataset, t.index)]["stats"]["splits"][s]["tokens"], weights[t.dataset])
             for t in plan.tasks for s in SPLITS]
 
+# %% ../nbs/13_data_prep.ipynb #c7e1a008
+def empty_datasets(plan: Plan, datasets: dict) -> tuple[list[str], str]:
+    "One line per dataset of positive weight that yielded no token, and one if no such dataset yielded any ('' if some did)."
+    lines = []
+    for e in plan.entries:
+        d = datasets[e.name]
+        if d["tokens"] or not e.weight: continue
+        if not d["input_rows"]: lines.append(f"dataset {e.name!r} yielded no documents: its {d['files']} file(s) hold no rows"); continue
+        if d["documents"]: lines.append(f"dataset {e.name!r} yielded no tokens: its {d['documents']:,} documents encode to none"); continue
+        hints = ([f"text_field is {e.text_field!r}"] if {"missing_text_field", "text_not_a_string"} & set(d["skipped"]) else []) + \
+                ([f"min_doc_chars is {plan.tasks[0].min_doc_chars}"] if "too_short" in d["skipped"] else [])
+        reasons = ", ".join(f"{k} {v:,}" for k, v in d["skipped"].items() if v)
+        lines.append(f"dataset {e.name!r} yielded no documents: {sum(d['skipped'].values()):,} of {d['input_rows']:,} rows skipped "
+                     f"({'; '.join([reasons, *hints])})")
+    total = sum(datasets[e.name]["tokens"] for e in plan.entries if e.weight)
+    return lines, ("" if total else f"{plan.out}: no tokens written from any dataset of positive weight: nothing to train on")
+
 # %% ../nbs/13_data_prep.ipynb #1c0988cd
 def summary_table(datasets: dict, title: str = ""):
     "A rich table: one row per dataset (weight, documents, tokens per split, rows skipped)."
@@ -463,33 +504,69 @@ def summary_table(datasets: dict, title: str = ""):
     return t
 
 # %% ../nbs/13_data_prep.ipynb #fa0fea00
-OUTPUT_FILES = ("blend.json", "metadata.json", "plan.json")
+TEMP_RE = re.compile(r"\.(\d+)@(.+?)\.tmp(?:\.|$)")  # <name>.<pid>@<host>.tmp, and what ShardWriter makes of it: ....tmp.bin(.tmp)
 
-class OutputLock:
-    "An exclusive claim on an output folder, by pid."
-    def __init__(self, out: Path): self.path = Path(out) / ".lock"
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            pid = int(self.path.read_text().strip() or 0)
-            if pid and pid != os.getpid():
-                os.kill(pid, 0)
-                raise ConfigError(f"{self.path.parent}: another data prep (pid {pid}) is writing this folder")
-        except (FileNotFoundError, ValueError, ProcessLookupError): pass
-        except PermissionError: raise ConfigError(f"{self.path.parent}: locked by another user's data prep")
-        tmp = self.path.with_name(f".lock.{os.getpid()}{TMP_SUFFIX}")
-        tmp.write_text(str(os.getpid())); os.replace(tmp, self.path)
-        return self
-    def __exit__(self, *a):
-        try: self.path.unlink()
-        except FileNotFoundError: pass
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # another user's
+    return True
+
+def writer_gone(name: str) -> bool:
+    "Whether the writer of temporary file `name` is gone: its pid is dead on this host (untagged: an earlier version's, gone)."
+    m = TEMP_RE.search(name)
+    return m is None or (m[2] == socket.gethostname() and not _pid_alive(int(m[1])))
 
 def remove_temp_files(out: Path) -> int:
-    "Delete the `*.tmp` files a killed run left under `out`; returns how many."
+    "Delete the temporary files under `out` whose writer is gone; returns how many."
     n = 0
-    for p in Path(out).rglob(f"*{TMP_SUFFIX}"):
-        if p.is_file() and not p.name.startswith(".lock."): p.unlink(); n += 1
+    for p in Path(out).rglob(f"*{TMP_SUFFIX}*"):
+        if p.is_file() and (p.name.endswith(TMP_SUFFIX) or TEMP_RE.search(p.name)) and writer_gone(p.name):
+            p.unlink(missing_ok=True); n += 1
     return n
+
+# %% ../nbs/13_data_prep.ipynb #c7e1a004
+def _make_folder(out: Path):
+    try: Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ConfigError(f"{out}: cannot create the output folder ({e.strerror})") from None
+
+class OutputLock:
+    "One writer per output folder: an exclusive `flock` on `<out>/.lock` holding `pid@host` (`shared`: the tasks of one job); a dead writer's lock is taken over."
+    def __init__(self, out: Path, shared: bool = False): self.path, self.shared = Path(out) / ".lock", shared
+    def _refuse(self, holder: str):
+        pid, _, host = holder.partition("@")
+        here = host in ("", socket.gethostname())
+        who = f"pid {pid}" + ("" if here else f" on {host}") if pid.isdigit() and (not here or _pid_alive(int(pid))) else "the tasks of a job"
+        raise ConfigError(f"{self.path.parent}: another data prep ({who}) is writing this folder; wait for it to finish, or stop it")
+    def __enter__(self):
+        import fcntl
+        _make_folder(self.path.parent)
+        while True:
+            try: fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e: raise ConfigError(f"{self.path}: cannot open the lock file ({e.strerror})") from None
+            holder = lambda: os.pread(fd, 64, 0).decode(errors="replace").strip()
+            try: fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            except BlockingIOError: h = holder(); os.close(fd); self._refuse(h)
+            except OSError:  # no flock on this file system: a live pid on this machine holds the folder
+                pid = holder().partition("@")[0]
+                if not self.shared and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)): os.close(fd); self._refuse(pid)
+            try: same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError: same = False
+            if same: break
+            os.close(fd)  # the last holder removed the file as this one opened it: again
+        if not self.shared: os.ftruncate(fd, 0); os.pwrite(fd, f"{os.getpid()}@{socket.gethostname()}\n".encode(), 0)
+        self.fd = fd
+        return self
+    def __exit__(self, *a):
+        import fcntl
+        try:
+            if self.shared: fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the last task of the job out removes it
+            self.path.unlink(missing_ok=True)
+        except OSError: pass
+        finally: os.close(self.fd)
+
+# %% ../nbs/13_data_prep.ipynb #c7e1a006
+OUTPUT_FILES = ("blend.json", "metadata.json", "plan.json")
 
 def clear_outputs(out: Path):
     "What `--force` deletes: the shards folder and the top-level outputs of a previous run."
@@ -497,12 +574,12 @@ def clear_outputs(out: Path):
     for name in OUTPUT_FILES: (Path(out) / name).unlink(missing_ok=True)
 
 def remove_stale(plan: Plan) -> int:
-    "Delete shard files and receipts of datasets/shards the plan no longer names; returns how many."
+    "Delete shard files and receipts of datasets/shards the plan no longer names (not temporaries); returns how many."
     keep = {str(Path(t.prefix(s) + x)) for t in plan.tasks for s in SPLITS for x in (".bin", ".idx")}
     keep |= {str(t.receipt_path) for t in plan.tasks}
     n = 0
     for p in (plan.out / "shards").rglob("*"):
-        if p.is_file() and p.suffix in (".bin", ".idx", ".json") and str(p) not in keep: p.unlink(); n += 1
+        if p.is_file() and p.suffix in (".bin", ".idx", ".json") and str(p) not in keep and not TEMP_RE.search(p.name): p.unlink(); n += 1
     return n
 
 # %% ../nbs/13_data_prep.ipynb #210d8170
@@ -527,7 +604,7 @@ class TasksLock:
     def __init__(self, out: Path): self.out = Path(out)
     def __enter__(self):
         import fcntl
-        self.out.mkdir(parents=True, exist_ok=True)
+        _make_folder(self.out)
         self.f = open(self.out / ".tasks.lock", "a+")
         fcntl.lockf(self.f, fcntl.LOCK_EX)
         return self
@@ -563,6 +640,14 @@ def _write_shards(cfg, plan: Plan, mine: list[ShardTask], model: str, console, p
         return None
     return done, len(pending)
 
+def _check_not_empty(cfg, plan: Plan, receipts: dict, console):
+    "Raise `ConfigError` (one line per empty dataset) unless every dataset of positive weight yielded tokens, or `allow_empty` lets it pass."
+    lines, total = empty_datasets(plan, summarize(plan, receipts))
+    if total or (lines and not cfg.allow_empty):
+        fix = "; fix its data or config, or pass --allow-empty to accept an empty dataset"
+        raise ConfigError("\n".join([l + fix for l in lines if not cfg.allow_empty] + ([total] if total else [])))
+    for l in lines: console.print(f"[yellow]warning: {l} (accepted: allow_empty)")
+
 def _finalize(cfg, plan: Plan, receipts: dict, model: str, console, t0: float, resumed: int, tasks: int = 1) -> dict:
     "Every shard is done: remove leftovers, write `blend.json` and `metadata.json`; returns the metadata."
     out = plan.out
@@ -580,7 +665,7 @@ def _finalize(cfg, plan: Plan, receipts: dict, model: str, console, t0: float, r
             "total_documents": sum(d["documents"] for d in datasets.values()),
             "total_sequences": sum(d["documents"] for d in datasets.values()),
             "datasets": datasets, "shards_resumed": resumed, "tasks": tasks,
-            "elapsed_s": round(time.time() - t0, 3), "config": to_dict(cfg),
+            "elapsed_s": round(time.time() - t0, 3), "config": redact(to_dict(cfg)),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_json_atomic(out / "metadata.json", meta)
     return meta
@@ -601,25 +686,28 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
             _setup(cfg, plan)
             if (r := _write_shards(cfg, plan, plan.tasks, model, console, progress)) is None: return 1
             receipts, written = r
+            _check_not_empty(cfg, plan, receipts, console)
             meta = _finalize(cfg, plan, receipts, model, console, t0, len(plan.tasks) - written)
     else:
-        label = f"{rank}/{num}@{group}"
-        with TasksLock(out) as lock:  # the first task of the job to get here sets the folder up
-            if lock.state().get("group") != group:
-                _setup(cfg, plan); lock.save({"group": group, "num_tasks": num, "finalized": False})
-        mine = [dataclasses.replace(t, job_task=label) for t in shard_group(plan.tasks, rank, num)]
-        if _write_shards(cfg, plan, mine, model, console, progress, f", task {rank + 1} of {num} (job {group})") is None: return 1
-        with TasksLock(out) as lock:  # the last task to finish writes blend.json
-            receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
-            if lock.state().get("finalized"):  # a requeued job whose earlier run finished
-                console.print(f"task {rank + 1} of {num}: done, blend.json was written before", markup=False); return 0
-            if len(receipts) < len(plan.tasks):
-                console.print(f"task {rank + 1} of {num}: my {len(mine)} shards are done; {len(plan.tasks) - len(receipts)} shards "
-                              "of other tasks are not yet (the last task to finish writes blend.json)", markup=False)
-                return 0
-            resumed = sum(not str(r.get("task", "")).endswith(f"@{group}") for r in receipts.values())
-            meta = _finalize(cfg, plan, receipts, model, console, t0, resumed, num)
-            lock.save({**lock.state(), "finalized": True})
+        with OutputLock(out, shared=True):  # no single run in the folder meanwhile
+            label = f"{rank}/{num}@{group}"
+            with TasksLock(out) as lock:  # the first task of the job to get here sets the folder up
+                if lock.state().get("group") != group:
+                    _setup(cfg, plan); lock.save({"group": group, "num_tasks": num, "finalized": False})
+            mine = [dataclasses.replace(t, job_task=label) for t in shard_group(plan.tasks, rank, num)]
+            if _write_shards(cfg, plan, mine, model, console, progress, f", task {rank + 1} of {num} (job {group})") is None: return 1
+            with TasksLock(out) as lock:  # the last task to finish writes blend.json
+                receipts = {(t.dataset, t.index): r for t in plan.tasks if (r := receipt_ok(t)) is not None}
+                if lock.state().get("finalized"):  # a requeued job whose earlier run finished
+                    console.print(f"task {rank + 1} of {num}: done, blend.json was written before", markup=False); return 0
+                if len(receipts) < len(plan.tasks):
+                    console.print(f"task {rank + 1} of {num}: my {len(mine)} shards are done; {len(plan.tasks) - len(receipts)} shards "
+                                  "of other tasks are not yet (the last task to finish writes blend.json)", markup=False)
+                    return 0
+                _check_not_empty(cfg, plan, receipts, console)
+                resumed = sum(not str(r.get("task", "")).endswith(f"@{group}") for r in receipts.values())
+                meta = _finalize(cfg, plan, receipts, model, console, t0, resumed, num)
+                lock.save({**lock.state(), "finalized": True})
     datasets, name = meta["datasets"], meta["artifact"]
     console.print(summary_table(datasets, title=f"{name}: {meta['total_tokens']:,} tokens in {meta['elapsed_s']:.1f} s"))
     for ds, d in datasets.items():

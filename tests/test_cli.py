@@ -111,3 +111,24 @@ def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
 def test_help_at_every_level(words):
     r = nemotron(*words, "--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: nemotron"), r.stderr
+
+
+# --- data prep: --allow-empty (issue 12) ---
+def test_allow_empty_is_in_the_help_and_belongs_to_data_prep(tmp_path):
+    r = nemotron("nano3", "data", "prep", "pretrain", "--help", cwd=tmp_path)
+    assert r.returncode == 0 and "  --allow-empty           let a dataset yield no documents (every row skipped, an empty file): a warning," in r.stdout
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--allow-empty", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: --sample, --force and --allow-empty belong to data prep ('nemotron <model> data prep pretrain')"
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--allow-empty", "--dry-run", cwd=tmp_path)
+    assert r.returncode == 0 and "\nallow_empty: true\n" in r.stdout
+    assert _files(tmp_path) == []
+
+def test_allow_empty_reaches_the_command_line_of_a_job():
+    "--run/--batch rebuild the command a job runs from the parsed line: --allow-empty travels as the override allow_empty=true."
+    from nemotron_nb.cli import parse_args, stage_config
+    from nemotron_nb.launch import job_command
+    args = parse_args(["nano3", "data", "prep", "pretrain", "-c", "tiny", "--allow-empty", "--batch", "p"])
+    model, st, cfg = stage_config(args)
+    assert cfg.allow_empty is True
+    assert job_command(model, st, args) == ["nemotron", "nano3", "data", "prep", "pretrain", "-c", "tiny", "allow_empty=true"]

@@ -152,3 +152,169 @@ def test_malformed_and_missing_inputs_exit_2(tmp_path):
     r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={tmp_path / 'gone.json'}", cwd=tmp_path, env=OFFLINE)
     assert r.returncode == 2 and r.stderr.strip() == f"error: {tmp_path / 'gone.json'}: dataset 'a': path not found: {tmp_path / 'nope.jsonl'}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "gone.json"]
+
+
+# --- one writer per folder, empty output, output_dir and dry-run checks (issue 12) ---
+import socket, threading
+TOPICS_ARGS = ["nano3", "data", "prep", "pretrain", "-c", "tiny", "num_shards=4", "num_workers=1"]
+
+def _topics_blend(d: Path) -> Path:
+    (d / "topics.json").write_text(json.dumps({"datasets": [{"name": "pydoc-english", "path": "stdlib://pydoc_topics"}]}))
+    return d / "topics.json"
+
+@pytest.fixture(scope="module")
+def topics_ref(tmp_path_factory):
+    "One clean run over the 79 pydoc topics (4 shards): the bytes the other runs must equal."
+    d = tmp_path_factory.mktemp("topics")
+    r = nemotron(*TOPICS_ARGS, f"blend_path={_topics_blend(d)}", f"output_dir={d / 'ref'}", cwd=d,
+                 env={**OFFLINE, "NEMOTRON_ARTIFACTS": str(d / "reg")})
+    assert r.returncode == 0, r.stderr
+    return d / "ref"
+
+def _full_pipe():
+    "A pipe whose buffer is full: a process writing its stdout there stops at its first line until the other end reads."
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True: os.write(w, b"x" * 4096)
+    except BlockingIOError: pass
+    try:
+        while True: os.write(w, b"x")
+    except BlockingIOError: pass
+    os.set_blocking(w, True)  # the flag belongs to the pipe, which the child shares
+    return r, w
+
+def _receipts_verify(out: Path) -> int:
+    receipts = [json.loads(p.read_text()) for p in out.glob("shards/*/receipts/*.json")]
+    for rc in receipts:
+        for split in rc["files"].values():
+            for f in split.values():
+                data = Path(f["path"]).read_bytes()
+                assert (len(data), hashlib.sha256(data).hexdigest()) == (f["bytes"], f["sha256"]), f["path"]
+    return len(receipts)
+
+def test_second_run_on_one_folder_refuses(tmp_path, topics_ref):
+    "A run holds the folder (stopped at its first line of output, after it took the lock); a second run on it refuses at once."
+    blend, out = _topics_blend(tmp_path), tmp_path / "out"
+    args = [*TOPICS_ARGS, f"blend_path={blend}", f"output_dir={out}"]
+    env = {**os.environ, **OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg")}
+    r, w = _full_pipe()
+    with open(tmp_path / "first.err", "w") as err:
+        first = subprocess.Popen([str(BIN / "nemotron"), *args], cwd=tmp_path, env=env, stdout=w, stderr=err)
+    os.close(w)
+    try:
+        deadline, holder = time.time() + 120, f"{first.pid}@{socket.gethostname()}"
+        while first.poll() is None and time.time() < deadline:  # until the first has taken the lock
+            try:
+                if (out / ".lock").read_text().strip() == holder: break
+            except FileNotFoundError: pass
+            time.sleep(0.01)
+        assert first.poll() is None and (out / ".lock").read_text().strip() == holder, (tmp_path / "first.err").read_text()
+        second = nemotron(*args, cwd=tmp_path, env=OFFLINE)
+        assert second.returncode == 2
+        assert second.stderr.strip() == f"error: {out}: another data prep (pid {first.pid}) is writing this folder; wait for it to finish, or stop it"
+        assert not (out / "shards").exists()  # the first has written nothing yet, and the second nothing at all
+    finally:
+        drained = []
+        reader = threading.Thread(target=lambda: drained.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        reader.start(); first.wait(timeout=300); reader.join(); os.close(r)
+    assert first.returncode == 0, (tmp_path / "first.err").read_text()
+    assert _sums(out) == _sums(topics_ref) and len(_sums(out)) == 4 * 3 * 2
+    assert _receipts_verify(out) == 4 and _tmp_files(out) == [] and not (out / ".lock").exists()
+
+def test_stale_lock_taken_over_dead_temporaries_removed(tmp_path, topics_ref):
+    out, host = tmp_path / "out", socket.gethostname()
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    (out / "shards" / "pydoc-english").mkdir(parents=True)
+    (out / ".lock").write_text(f"{dead}\n")  # a killed run's
+    leftovers = {"dead": out / "shards" / "pydoc-english" / f"train_000000.{dead}@{host}.tmp.bin.tmp",
+                 "dead_renamed": out / "shards" / "pydoc-english" / f"valid_000001.{dead}@{host}.tmp.idx",
+                 "untagged": out / "shards" / "pydoc-english" / "test_000002.bin.tmp",
+                 "live": out / f"plan.json.{os.getpid()}@{host}.tmp", "other_host": out / f"blend.json.{dead}@elsewhere.tmp"}
+    for p in leftovers.values(): p.write_bytes(b"half")
+    r = nemotron(*TOPICS_ARGS, f"blend_path={_topics_blend(tmp_path)}", f"output_dir={out}", cwd=tmp_path,
+                 env={**OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg")})
+    assert r.returncode == 0, r.stderr
+    assert {k: p.exists() for k, p in leftovers.items()} == {"dead": False, "dead_renamed": False, "untagged": False, "live": True, "other_host": True}
+    assert _sums(out) == _sums(topics_ref) and _receipts_verify(out) == 4 and not (out / ".lock").exists()
+
+def _registry(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+def test_empty_dataset_fails_and_keeps_latest(tmp_path):
+    rows = [json.dumps({"text": f"document {i}", "n": i}) for i in range(20)]
+    (tmp_path / "d.jsonl").write_text("\n".join(rows) + "\n")
+    (tmp_path / "void.jsonl").write_text("")
+    good = {"name": "good", "path": str(tmp_path / "d.jsonl")}
+    (tmp_path / "ok.json").write_text(json.dumps({"datasets": [good]}))
+    (tmp_path / "bad.json").write_text(json.dumps({"datasets": [good, {"name": "nums", "path": str(tmp_path / "d.jsonl"), "text_field": "n"},
+                                                                {"name": "void", "path": str(tmp_path / "void.jsonl"), "weight": 0.5}]}))
+    env = {**OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg")}
+    run = lambda blend, *more: nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={tmp_path / blend}", "num_shards=3",
+                                        "num_workers=1", "output_dir=out", *more, cwd=tmp_path, env=env)
+    r = run("ok.json")
+    assert r.returncode == 0, r.stderr
+    before, outputs = _registry(tmp_path / "reg"), {n: (tmp_path / "out" / n).read_bytes() for n in ("blend.json", "metadata.json")}
+    assert before["nano3-pretrain-data-tiny/latest"] == b"v0\n"
+    r = run("bad.json")
+    fix = "; fix its data or config, or pass --allow-empty to accept an empty dataset"
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [f"error: dataset 'nums' yielded no documents: 20 of 20 rows skipped (text_not_a_string 20; text_field is 'n'){fix}",
+                                     f"error: dataset 'void' yielded no documents: its 1 file(s) hold no rows{fix}"]
+    assert _registry(tmp_path / "reg") == before
+    assert {n: (tmp_path / "out" / n).read_bytes() for n in outputs} == outputs
+    r = run("bad.json", "--allow-empty")
+    assert r.returncode == 0, r.stderr
+    assert "warning: dataset 'nums' yielded no documents: 20 of 20 rows skipped (text_not_a_string 20; text_field is 'n') (accepted: allow_empty)" in " ".join(r.stdout.split())
+    assert (tmp_path / "reg" / "nano3-pretrain-data-tiny" / "latest").read_text() == "v1\n"
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert {k: v["documents"] for k, v in meta["datasets"].items()} == {"good": 20, "nums": 0, "void": 0} and meta["config"]["allow_empty"] is True
+
+def test_min_doc_chars_above_every_document_fails(tmp_path):
+    r = nemotron(*TOPICS_ARGS, f"blend_path={_topics_blend(tmp_path)}", "output_dir=out", "min_doc_chars=100000000", cwd=tmp_path,
+                 env={**OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg")})
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == [
+        f"error: dataset 'pydoc-english' yielded no documents: {N_TOPICS} of {N_TOPICS} rows skipped (too_short {N_TOPICS}; min_doc_chars is 100000000)"
+        "; fix its data or config, or pass --allow-empty to accept an empty dataset",
+        f"error: {tmp_path / 'out'}: no tokens written from any dataset of positive weight: nothing to train on"]
+    assert not (tmp_path / "reg").exists() and not (tmp_path / "out" / "blend.json").exists()
+
+def test_output_dir_a_file_or_under_a_file(tmp_path):
+    (tmp_path / "f").write_text("a file")
+    for out, message in [("f", f"{tmp_path / 'f'} is a file"), ("f/sub", f"{tmp_path / 'f' / 'sub'} lies under {tmp_path / 'f'}, which is a file")]:
+        for dry in ([], ["--dry-run"]):
+            r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", f"output_dir={out}", *dry, cwd=tmp_path, env=OFFLINE)
+            assert (r.returncode, r.stderr, r.stdout) == (2, f"error: output_dir={out}: {message}; expected a folder (or a path that does not exist yet)\n", "")
+    assert sorted(os.listdir(tmp_path)) == ["f"]
+
+@pytest.mark.parametrize("stage,key", [(["data", "prep", "pretrain"], "blend_path"), (["pretrain"], "data.blend_path")])
+@pytest.mark.parametrize("case", ["missing", "invalid"])
+def test_dry_run_rejects_the_blend_the_run_rejects(tmp_path, stage, key, case):
+    "The dry run says the line the run says, exit 2, and writes nothing."
+    blend = tmp_path / "in" / "blend.json"
+    blend.parent.mkdir()
+    if case == "invalid": blend.write_text('{"datasets": [{"name": "a", "path": "x.jsonl"}]' if key == "blend_path" else '{"train": ["1", "/no/shard"]}')
+    args = ["nano3", *stage, "-c", "tiny", f"{key}={blend}", f"{'output_dir' if key == 'blend_path' else 'checkpoint.save'}={tmp_path / 'out'}"]
+    dry = nemotron(*args, "--dry-run", cwd=tmp_path, env=OFFLINE)
+    assert (dry.returncode, dry.stdout) == (2, "") and sorted(os.listdir(tmp_path)) == ["in"]
+    real = nemotron(*args, cwd=tmp_path, env={**OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg")})
+    assert real.returncode == 2 and dry.stderr == real.stderr and len(dry.stderr.splitlines()) == 1
+    expected = {("blend_path", "missing"): f"error: blend file not found: {blend}",
+                ("blend_path", "invalid"): f"error: {blend}:1:48: malformed JSON (Expecting ',' delimiter)",
+                ("data.blend_path", "missing"): f"error: data.blend_path={blend}: no such file",
+                ("data.blend_path", "invalid"): f"error: {blend}: train[1]: shard /no/shard.bin not found"}
+    assert dry.stderr.strip() == expected[(key, case)]
+
+def test_two_tasks_of_one_job_write_one_folder_together(tmp_path, topics_ref):
+    "The tasks of one job (as Slurm starts them, side by side) share the folder's lock: both finish, the bytes equal one run's."
+    out = tmp_path / "out"
+    args = [str(BIN / "nemotron"), *TOPICS_ARGS, f"blend_path={_topics_blend(tmp_path)}", f"output_dir={out}"]
+    env = {**os.environ, **OFFLINE, "NEMOTRON_ARTIFACTS": str(tmp_path / "reg"), "NEMOTRON_NUM_TASKS": "2", "NEMOTRON_TASK_GROUP": "77"}
+    tasks = [subprocess.Popen(args, cwd=tmp_path, env={**env, "NEMOTRON_TASK_RANK": str(r)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    results = [(t.communicate(timeout=300), t.returncode) for t in tasks]
+    assert [rc for _, rc in results] == [0, 0], [err for (_, err), _ in results]
+    assert _sums(out) == _sums(topics_ref) and _receipts_verify(out) == 4 and (out / "blend.json").is_file()
+    assert sorted(json.loads(p.read_text())["task"] for p in out.glob("shards/*/receipts/*.json")) == ["0/2@77", "0/2@77", "1/2@77", "1/2@77"]
+    assert not (out / ".lock").exists() and _tmp_files(out) == []
