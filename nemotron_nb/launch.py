@@ -609,12 +609,16 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
     record["submitted"] = {"experiment_id": exp._id, "jobs": jobs}
     _write(d / "job.yaml", yaml.safe_dump(record, sort_keys=False))
     if p["mode"] == "batch":
-        for j, job in zip(jobs, exp.jobs):
+        for i, (j, job) in enumerate(zip(jobs, exp.jobs)):
+            if type(job.executor).__name__ != "SlurmExecutor":  # no scancel, no Slurm log names: NeMo-Run's own commands
+                _say(f"submitted {j['name']}: job {j['job_id']}", f"  logs:   {j['log_dir']}",
+                     f"  follow: nemo experiment logs {exp._id} {i}", f"  cancel: nemo experiment cancel {exp._id} {i}")
+                continue
             on = _on_cluster(job.executor)
             _say(f"submitted {j['name']}: job {j['job_id']}",
                  f"  logs:   {j['log_dir']}/log-*_{j['job_id']}_*.out" + (f"   (on {on.split()[-1]})" if on else ""),
-                 f"  follow: {on}tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} 0)",
-                 f"  cancel: {on}scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} 0)")
+                 f"  follow: {on}tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} {i})",
+                 f"  cancel: {on}scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} {i})")
         return 0
     status = job_statuses(exp._id)
     for name, st in status.items(): _say(f"{name}: {st}")

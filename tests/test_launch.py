@@ -442,6 +442,21 @@ def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     leaks = [p.name for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaks == ["secrets.env"]
 
+def test_local_executor_batch_prints_nemo_run_commands_and_the_job_completes(tmp_path):
+    "--batch with executor = \"local\": no scancel or Slurm log names; the job outlives the command and runs the stage."
+    (tmp_path / "fakebin").mkdir()
+    (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+    _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n')
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--batch", "here", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    m = re.search(r"^submitted nano3-pretrain-tiny: job (\S+)\n  logs:   (\S+)\n  follow: nemo experiment logs (\S+) 0\n"
+                  r"  cancel: nemo experiment cancel (\S+) 0$", r.stdout, re.M)
+    assert m and m.group(3) == m.group(4) and "scancel" not in r.stdout, r.stdout[-1500:]
+    assert Path(m.group(2)).is_dir() and _job_yaml(tmp_path)[1]["submitted"]["experiment_id"] == m.group(3)
+    deadline = time.time() + 120
+    while not (tmp_path / "stage_ran.txt").exists() and time.time() < deadline: time.sleep(0.2)
+    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 pretrain -c tiny\n"
+
 # ---------------------------------------------------------------------------------------------- the real stages on Slurm
 
 def _tree(root: Path, pattern="*") -> dict:
