@@ -140,9 +140,18 @@ tunnel = "local"
 env_vars = { NCCL_DEBUG = "WARN", KEEP_ME = "kept" }
 """
 
+def _readable(p: Path) -> bytes:
+    "A file's bytes, and NeMo-Run's serialized experiment (`_CONFIG`, `_TASKS`, ...: base64 of zlib'd JSON) decoded."
+    import base64, zlib
+    data = p.read_bytes()
+    for chunk in re.findall(rb"eJ[A-Za-z0-9_\-]{16,}=*", data):
+        try: data += b"\n" + zlib.decompress(base64.urlsafe_b64decode(chunk))
+        except Exception: pass
+    return data
+
 def _leaks(root: Path, *values) -> list:
-    "Every file under `root` holding one of `values` (the user's own env.toml aside)."
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "env.toml" and any(v.encode() in p.read_bytes() for v in values))
+    "Every file under `root` holding one of `values`, also inside NeMo-Run's serialized configs (the user's own env.toml aside)."
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "env.toml" and any(v.encode() in _readable(p) for v in values))
 
 def test_secret_overrides_dry_run_prints_and_writes_no_value(tmp_path):
     "A token by its name (HF_TOKEN) and one by its format (under logger.wandb_entity): the job's command reads both from"
@@ -386,7 +395,7 @@ def test_secrets_only_in_the_0600_file(tmp_path, slurm):
     assert f"wandb_key_chars={len(SECRET)}" in outs[1]  # the job had the key
     # every file under the test folder (provenance, NeMo-Run's experiment folder with its sbatch scripts, executor
     # configs and job logs) except the user's own env.toml, where the profile's token was written by hand
-    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "env.toml" and any(s.encode() in p.read_bytes() for s in (SECRET, "tok-test-77", "hf_test_token_1"))]
+    leaks = _leaks(tmp_path, SECRET, "tok-test-77", "hf_test_token_1")
     d, job = _job_yaml(tmp_path)
     assert leaks == [d / "secrets.env"]
     assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
@@ -417,7 +426,9 @@ def test_secret_overrides_reach_the_slurm_job_only_through_the_0600_file(tmp_pat
         f"run.env.env_vars.HF_TOKEN {h(HF_FAKE)}", f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
     d, job = _job_yaml(tmp_path)
     assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
-    assert any((tmp_path / "nemorun_home").rglob("*_sbatch.sh")) and any((tmp_path / "nemorun_home").rglob("log-*.out"))  # were searched
+    home = tmp_path / "nemorun_home"  # searched: the sbatch script, the job's log, NeMo-Run's experiment with the task script
+    assert any(home.rglob("*_sbatch.sh")) and any(home.rglob("log-*.out"))
+    assert b'logger.wandb_entity=\\"${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}\\"' in _readable(next(home.rglob("_TASKS")))
     assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
     assert (d / "secrets.env").read_text() == f"export HF_TOKEN={HF_FAKE}\nexport NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY={NV_FAKE}\n"
     for out in outs: assert HF_FAKE not in out and NV_FAKE not in out
@@ -439,8 +450,23 @@ def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path))
                      + rf" wandb_key_chars={len(SECRET)}", r.stdout)  # the key reached the job through the 0600 file
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout and SECRET not in r.stdout + r.stderr
-    leaks = [p.name for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
-    assert leaks == ["secrets.env"]
+    assert [p.name for p in _leaks(tmp_path, SECRET)] == ["secrets.env"]
+
+def test_secret_overrides_reach_a_local_executor_job_only_through_the_0600_file(tmp_path):
+    "The same with executor = \"local\": the task script sources the file, then its shell completes the job's command."
+    import hashlib
+    h = lambda v: hashlib.sha256(v.encode()).hexdigest()[:16]
+    (tmp_path / "fakebin").mkdir()
+    (tmp_path / "fakebin" / "nemotron").write_text(HASHING_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+    _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
+                         'env_vars = { NCCL_DEBUG = "WARN", KEEP_ME = "kept" }\n')
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-2000:] + r.stderr
+    assert (tmp_path / "seen.txt").read_text().splitlines() == [
+        f"run.env.env_vars.HF_TOKEN {h(HF_FAKE)}", f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
+    assert HF_FAKE not in r.stdout + r.stderr and NV_FAKE not in r.stdout + r.stderr
+    d, _ = _job_yaml(tmp_path)
+    assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
 
 def test_local_executor_batch_prints_nemo_run_commands_and_the_job_completes(tmp_path):
     "--batch with executor = \"local\": no scancel or Slurm log names; the job outlives the command and runs the stage."
