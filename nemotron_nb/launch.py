@@ -240,7 +240,8 @@ def job_command(model: str, stage, args, config: str | None = None, extra=()) ->
     if getattr(args, "sample", None): cmd += ["--sample", str(args.sample)]
     if getattr(args, "force", False): cmd.append("--force")
     secret = secret_overrides(args.overrides)  # their values stay out of the command: the job reads them from its secrets file
-    return [*cmd, *(FromEnv(k, secret[k][0]) if (k := o.partition("=")[0]) in secret else o for o in args.overrides), *extra]
+    keep = [o for o in args.overrides if not (o.partition("=")[0] in secret and o.startswith("run.env."))]  # (those are the job's variables)
+    return [*cmd, *(FromEnv(k, secret[k][0]) if (k := o.partition("=")[0]) in secret else o for o in keep), *extra]
 
 TASK_EXPORTS = "export NEMOTRON_TASK_RANK=${SLURM_PROCID:-0} NEMOTRON_NUM_TASKS=${SLURM_NTASKS:-1} NEMOTRON_TASK_GROUP=${SLURM_JOB_ID:-}"
 

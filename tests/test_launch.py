@@ -162,8 +162,8 @@ def test_secret_overrides_dry_run_prints_and_writes_no_value(tmp_path):
     out = r.stdout + r.stderr
     assert HF_FAKE not in out and NV_FAKE not in out
     assert "    env_vars:\n      HF_TOKEN: '******'\n" in r.stdout and "  wandb_entity: '******'\n" in r.stdout
-    assert ('\nexec nemotron nano3 pretrain -c tiny run.env.env_vars.HF_TOKEN="${HF_TOKEN}" '
-            'logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"\n') in r.stdout
+    # (HF_TOKEN is the job's variable, from the secrets file: not on its command line, not in the job's own config)
+    assert '\nexec nemotron nano3 pretrain -c tiny logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"\n' in r.stdout
     assert "# secrets HF_TOKEN, NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY: only in " in r.stdout
     sb = _sbatch(r.stdout, "nano3-pretrain-tiny")
     assert "export NCCL_DEBUG=WARN\nexport KEEP_ME=kept\n" in sb and "HF_TOKEN" not in sb.replace("{ set +vx; }", "")
@@ -423,7 +423,7 @@ def test_secret_overrides_reach_the_slurm_job_only_through_the_0600_file(tmp_pat
         outs.append(r.stdout + r.stderr)
     assert "nano3-pretrain-tiny: SUCCEEDED" in outs[1]
     assert (tmp_path / "seen.txt").read_text().splitlines() == [
-        f"run.env.env_vars.HF_TOKEN {h(HF_FAKE)}", f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
+        f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
     d, job = _job_yaml(tmp_path)
     assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
     home = tmp_path / "nemorun_home"  # searched: the sbatch script, the job's log, NeMo-Run's experiment with the task script
@@ -434,8 +434,7 @@ def test_secret_overrides_reach_the_slurm_job_only_through_the_0600_file(tmp_pat
     for out in outs: assert HF_FAKE not in out and NV_FAKE not in out
     assert (d / "command.sh").read_text() == ("nemotron nano3 pretrain -c tiny --run keys 'run.env.env_vars.HF_TOKEN=******' "
                                               "'logger.wandb_entity=******'\n")
-    assert job["tasks"][0]["command"] == ('nemotron nano3 pretrain -c tiny run.env.env_vars.HF_TOKEN="${HF_TOKEN}" '
-                                          'logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"')
+    assert job["tasks"][0]["command"] == 'nemotron nano3 pretrain -c tiny logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"'
     assert job["private_env_vars"] == ["HF_TOKEN", "NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY"]
 
 def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
@@ -463,10 +462,23 @@ def test_secret_overrides_reach_a_local_executor_job_only_through_the_0600_file(
     r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path))
     assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-2000:] + r.stderr
     assert (tmp_path / "seen.txt").read_text().splitlines() == [
-        f"run.env.env_vars.HF_TOKEN {h(HF_FAKE)}", f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
+        f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
     assert HF_FAKE not in r.stdout + r.stderr and NV_FAKE not in r.stdout + r.stderr
     d, _ = _job_yaml(tmp_path)
     assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
+
+def test_a_real_data_prep_with_a_secret_override_records_it_nowhere(tmp_path):
+    "The real stage, not a stand-in: the tiny data prep through the local executor with HF_TOKEN overridden; its outputs"
+    "(shards, receipts, blend.json, metadata.json with the job's config), NeMo-Run's folder and the job's log hold no value."
+    pytest.importorskip("nemotron_nb.data_prep", reason="nemotron_nb.data_prep is not on this branch yet")
+    _write_env(tmp_path, '[here]\nexecutor = "local"\n')
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "here", f"run.env.env_vars.HF_TOKEN={HF_FAKE}",
+                 cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-2000:] + r.stderr
+    meta = tmp_path / "output" / "nano3" / "stage0_pretrain_tiny" / "metadata.json"
+    assert meta.is_file() and HF_FAKE not in r.stdout + r.stderr
+    d, _ = _job_yaml(tmp_path)
+    assert _leaks(tmp_path, HF_FAKE) == [d / "secrets.env"]
 
 def test_local_executor_batch_prints_nemo_run_commands_and_the_job_completes(tmp_path):
     "--batch with executor = \"local\": no scancel or Slurm log names; the job outlives the command and runs the stage."
