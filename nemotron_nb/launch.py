@@ -13,13 +13,14 @@ try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'MOUNT_KEYS', 'SECTION_KEYS', 'DEFAULTS',
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'MOUNT_KEYS', 'DEFAULTS',
            'FORWARDED_SECRETS', 'OVERRIDE_VAR', 'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file',
-           'profiles', 'mount_entry', 'check_profile_keys', 'check_sections', 'resolve_profile', 'cli_env',
-           'job_resources', 'artifacts_env', 'job_env_vars', 'secret_overrides', 'redact_argv', 'write_secrets_file',
-           'source_secrets_line', 'FromEnv', 'shell_arg', 'job_command', 'job_script', 'recipe_name', 'nemorun_home',
-           'import_nemo_run', 'tunnel_kind', 'executor_spec', 'make_executor', 'provenance_dir', 'write_provenance',
-           'plan_tasks', 'dry_run_scripts', 'prepare', 'job_record', 'dry_run', 'submit', 'job_statuses']
+           'profiles', 'check_profile_keys', 'check_sections', 'resolve_profile', 'mount_entry', 'cli_env',
+           'job_resources', 'artifacts_env', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
+           'secret_overrides', 'redact_argv', 'FromEnv', 'shell_arg', 'job_command', 'job_script', 'recipe_name',
+           'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec', 'make_executor', 'provenance_dir',
+           'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare', 'job_record', 'dry_run', 'submit',
+           'job_statuses']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -79,23 +80,6 @@ def _shown(key, value):
     "A value as an error message may show it: `******` for a secret."
     return "******" if is_secret(str(key), value if isinstance(value, str) else "?") else value  # (a secret's name: whatever its type)
 
-MOUNT_KEYS = (("path", "mount_path"), ("source", "target"), ("src", "dst"))  # (where it comes from, where the job sees it)
-
-def mount_entry(m, where: str) -> dict:
-    "One `mounts` entry, `\"src:dst[:ro]\"` or a table (`{path, mount_path}`, `{source, target}`, `{src, dst}`; `read_only`, `from`): as `{source, target, read_only, from}`."
-    if isinstance(m, str):
-        parts = m.split(":")
-        if not 1 <= len(parts) <= 3 or not all(parts[:2]):
-            raise ConfigError(f"{where}: mounts entry {m!r}: expected \"/host/path:/job/path\" (optionally \":ro\")")
-        return {"source": parts[0], "target": parts[1] if len(parts) > 1 else parts[0], "read_only": parts[2:] == ["ro"], "from": None}
-    forms = " or ".join("{" + ", ".join(k) + "}" for k in MOUNT_KEYS)
-    if not isinstance(m, dict): raise ConfigError(f"{where}: mounts entry {m!r}: expected a string or a table {forms}")
-    pair = next((k for k in MOUNT_KEYS if set(k) <= set(m)), None)
-    extra = set(m) - set(pair or ()) - {"read_only", "from"}
-    if pair is None or extra or not all(isinstance(m[k], str) and m[k] for k in pair):
-        raise ConfigError(f"{where}: mounts entry {m!r}: expected a table {forms} (optionally read_only, from)")
-    return {"source": m[pair[0]], "target": m[pair[1]], "read_only": bool(m.get("read_only")), "from": m.get("from")}
-
 def check_profile_keys(data: dict, where: str) -> dict:
     "The profile (or `run.env`) with TOML floats of whole value as ints; `ConfigError` for the first unknown key or wrongly typed value."
     out = {}
@@ -145,6 +129,34 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
             merged[k] = {**merged.get(k, {}), **v} if k == "env_vars" else v
     return merged
 
+# %% ../nbs/31_launch.ipynb #m0a1b2c4
+MOUNT_KEYS = (("path", "mount_path"), ("source", "target"), ("src", "dst"))  # (where it comes from, where the job sees it)
+
+def mount_entry(m, where: str) -> dict:
+    "One `mounts` entry, `\"src:dst[:ro]\"` or a table (`{path, mount_path}`, `{source, target}`, `{src, dst}`; `read_only`, `from`): as `{source, target, read_only, from}`."
+    if isinstance(m, str):
+        parts = m.split(":")
+        if not 1 <= len(parts) <= 3 or not all(parts[:2]):
+            raise ConfigError(f"{where}: mounts entry {m!r}: expected \"/host/path:/job/path\" (optionally \":ro\")")
+        return {"source": parts[0], "target": parts[1] if len(parts) > 1 else parts[0], "read_only": parts[2:] == ["ro"], "from": None}
+    forms = " or ".join("{" + ", ".join(k) + "}" for k in MOUNT_KEYS)
+    if not isinstance(m, dict): raise ConfigError(f"{where}: mounts entry {m!r}: expected a string or a table {forms}")
+    pair = next((k for k in MOUNT_KEYS if set(k) <= set(m)), None)
+    extra = set(m) - set(pair or ()) - {"read_only", "from"}
+    if pair is None or extra or not all(isinstance(m[k], str) and m[k] for k in pair):
+        raise ConfigError(f"{where}: mounts entry {m!r}: expected a table {forms} (optionally read_only, from)")
+    return {"source": m[pair[0]], "target": m[pair[1]], "read_only": bool(m.get("read_only")), "from": m.get("from")}
+
+def _mount_str(m) -> str:
+    "A `mounts` entry as Slurm's `container_mounts` and Docker's `volumes` write it: `src:dst[:ro]`."
+    e = mount_entry(m, "profile")
+    return f"{e['source']}:{e['target']}" + (":ro" if e["read_only"] else "")
+
+def _lepton_mount(m) -> dict:
+    "A `mounts` entry as NeMo-Run's `LeptonExecutor` takes it: `{path, mount_path[, from]}`."
+    e = mount_entry(m, "profile")
+    return {"path": e["source"], "mount_path": e["target"], **({"from": e["from"]} if e["from"] else {})}
+
 # %% ../nbs/31_launch.ipynb #384aac50
 DEFAULTS = {"executor": "local", "nodes": 1, "gpus_per_node": 0, "time": "04:00:00", "tunnel": None}
 
@@ -188,6 +200,20 @@ def job_env_vars(res: dict, env_file: dict | None = None, environ=None) -> tuple
     allv.update({k: str(v) for k, v in (res.get("env_vars") or {}).items()})
     return ({k: v for k, v in allv.items() if not is_secret(k, v)}, {k: v for k, v in allv.items() if is_secret(k, v)})
 
+def write_secrets_file(path, secrets: dict) -> Path:
+    "Write `export NAME=value` lines to `path`, created with mode 0600 (never readable by others, not even briefly)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(secrets.items())))
+    os.chmod(path, 0o600)
+    return path
+
+def source_secrets_line(path) -> str:
+    "The job-script line that loads the secrets file without tracing its content into the log."
+    return f"{{ set +vx; }} 2>/dev/null; set -a; . {shlex.quote(str(path))}; set +a"
+
+# %% ../nbs/31_launch.ipynb #s0a1b2c4
 OVERRIDE_VAR = "NEMOTRON_OVERRIDE_"  # + the key, e.g. NEMOTRON_OVERRIDE_LOGGER_WANDB_API_KEY
 
 def secret_overrides(overrides) -> dict:
@@ -205,19 +231,6 @@ def redact_argv(argv) -> list[str]:
     "A command line with the value of each secret `key=value` replaced by `******` (for `command.sh`, `job.yaml`, messages)."
     secret = secret_overrides([a for a in argv if "=" in a and not a.startswith("-")])
     return [f"{a.partition('=')[0]}=******" if "=" in a and a.partition("=")[0] in secret and not a.startswith("-") else a for a in argv]
-
-def write_secrets_file(path, secrets: dict) -> Path:
-    "Write `export NAME=value` lines to `path`, created with mode 0600 (never readable by others, not even briefly)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(secrets.items())))
-    os.chmod(path, 0o600)
-    return path
-
-def source_secrets_line(path) -> str:
-    "The job-script line that loads the secrets file without tracing its content into the log."
-    return f"{{ set +vx; }} 2>/dev/null; set -a; . {shlex.quote(str(path))}; set +a"
 
 # %% ../nbs/31_launch.ipynb #0b5fad76
 def _is_path(config: str) -> bool: return "/" in config or config.endswith((".yaml", ".yml"))
@@ -284,16 +297,6 @@ def tunnel_kind(res: dict) -> str:
 REQUIRED_KEYS = {"slurm": ("account",), "docker": ("container_image",), "lepton": ("container_image", "nemo_run_dir"),
                  "dgxcloud": ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name",
                               "container_image", "pvc_nemo_run_dir")}
-
-def _mount_str(m) -> str:
-    "A `mounts` entry as Slurm's `container_mounts` and Docker's `volumes` write it: `src:dst[:ro]`."
-    e = mount_entry(m, "profile")
-    return f"{e['source']}:{e['target']}" + (":ro" if e["read_only"] else "")
-
-def _lepton_mount(m) -> dict:
-    "A `mounts` entry as NeMo-Run's `LeptonExecutor` takes it: `{path, mount_path[, from]}`."
-    e = mount_entry(m, "profile")
-    return {"path": e["source"], "mount_path": e["target"], **({"from": e["from"]} if e["from"] else {})}
 
 def _check_dgx_storage(res: dict, where: str = "profile"):
     "DGX Cloud: `pvc_nemo_run_dir` must lie on one of `pvcs` (NeMo-Run asserts it only while submitting); `mounts` has no meaning there."
