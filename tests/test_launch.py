@@ -198,6 +198,10 @@ pvcs = [{ claimName = "team-pvc", path = "/pvc" }]
 extends = "dgx"
 pvc_nemo_run_dir = "/data/nemo-jobs"
 
+[dgx-mounts]
+extends = "dgx"
+mounts = ["/data:/data"]
+
 [slurm-tables]
 executor = "slurm"
 account = "acct"
@@ -232,6 +236,8 @@ mounts = [{ path = "/shared" }]
                           "set it under one of them, or add a pvc { claimName = \"...\", path = \"/data\" }"),
     ("dgx", [f"logger.wandb_entity={NV_FAKE}"], "error: logger.wandb_entity=******: a secret on the command line reaches the job only "
      "through the 0600 secrets file, which a dgxcloud job ({env} [dgx]) does not get: keep it in the platform's secret store"),
+    ("dgx-mounts", [], "error: {env} [dgx-mounts]: mounts=['/data:/data']: a dgxcloud job mounts storage through "
+                       "pvcs = [{ claimName = \"...\", path = \"...\" }]"),
     ("half-node", [], "error: {env} [half-node]: nodes=1.5: expected a whole number"),
     ("bad-mount", [], "error: {env} [bad-mount]: mounts entry {'path': '/shared'}: expected a table {path, mount_path} or "
                       "{source, target} or {src, dst} (optionally read_only, from)"),
