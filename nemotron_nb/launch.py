@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
-from .config import (ConfigError, is_secret, is_secret_name, load_config, parse_overrides, redact, to_dict, to_yaml,
+from .config import (ConfigError, is_secret, load_config, parse_overrides, redact, to_dict, to_yaml,
                                 _did_you_mean)
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
@@ -133,7 +133,7 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
 MOUNT_KEYS = (("path", "mount_path"), ("source", "target"), ("src", "dst"))  # (where it comes from, where the job sees it)
 
 def mount_entry(m, where: str) -> dict:
-    "One `mounts` entry, `\"src:dst[:ro]\"` or a table (`{path, mount_path}`, `{source, target}`, `{src, dst}`; `read_only`, `from`): as `{source, target, read_only, from}`."
+    "One `mounts` entry (a `\"src:dst[:ro]\"` string or a table of `MOUNT_KEYS`) as `{source, target, read_only, from}`."
     if isinstance(m, str):
         parts = m.split(":")
         if not 1 <= len(parts) <= 3 or not all(parts[:2]):
