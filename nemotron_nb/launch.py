@@ -4,19 +4,20 @@
 
 # %% ../nbs/31_launch.ipynb #30b1bb93
 from __future__ import annotations
-import contextlib, datetime, glob, io, os, shlex, shutil, subprocess, sys, tempfile, time
+import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
-from .config import (ConfigError, is_secret_name, load_config, parse_overrides, redact, to_dict, to_yaml,
+from .config import (ConfigError, is_secret, load_config, parse_overrides, redact, to_dict, to_yaml,
                                 _did_you_mean)
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'DEFAULTS',
-           'FORWARDED_SECRETS', 'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file', 'profiles',
-           'check_profile_keys', 'check_sections', 'resolve_profile', 'cli_env', 'job_resources', 'artifacts_env',
-           'job_env_vars', 'write_secrets_file', 'source_secrets_line', 'job_command', 'job_script', 'recipe_name',
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'MOUNT_KEYS', 'DEFAULTS',
+           'FORWARDED_SECRETS', 'OVERRIDE_VAR', 'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file',
+           'profiles', 'check_profile_keys', 'check_sections', 'resolve_profile', 'mount_entry', 'cli_env',
+           'job_resources', 'artifacts_env', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
+           'secret_overrides', 'redact_argv', 'FromEnv', 'shell_arg', 'job_command', 'job_script', 'recipe_name',
            'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec', 'make_executor', 'provenance_dir',
            'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare', 'job_record', 'dry_run', 'submit',
            'job_statuses']
@@ -75,18 +76,28 @@ def _type_name(tp) -> str:
     names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}
     return " or ".join(names[t] for t in (tp if isinstance(tp, tuple) else (tp,)))
 
-def check_profile_keys(data: dict, where: str):
-    "Raise `ConfigError` for the first unknown key or wrongly typed value of a profile (or of `run.env`)."
+def _shown(key, value):
+    "A value as an error message may show it: `******` for a secret."
+    return "******" if is_secret(str(key), value if isinstance(value, str) else "?") else value  # (a secret's name: whatever its type)
+
+def check_profile_keys(data: dict, where: str) -> dict:
+    "The profile (or `run.env`) with TOML floats of whole value as ints; `ConfigError` for the first unknown key or wrongly typed value."
+    out = {}
     for key, value in data.items():
         if key not in PROFILE_KEYS:
             raise ConfigError(f"{where}: unknown key {key!r}{_did_you_mean(key, PROFILE_KEYS)}")
         tp = PROFILE_KEYS[key]
+        if tp is int and isinstance(value, float) and value.is_integer(): value = int(value)  # `8.0`, `1e0` as people write them
         ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-        if not ok: raise ConfigError(f"{where}: {key}={value!r}: expected {_type_name(tp)}")
+        if not ok: raise ConfigError(f"{where}: {key}={_shown(key, value)!r}: expected {_type_name(tp)}")
+        if key == "mounts":
+            for m in value: mount_entry(m, where)
+        out[key] = value
     if "executor" in data and data["executor"] not in EXECUTORS:
         raise ConfigError(f"{where}: executor={data['executor']!r}: expected one of {', '.join(EXECUTORS)}{_did_you_mean(data['executor'], EXECUTORS)}")
     if "tunnel" in data and data["tunnel"] not in TUNNELS:
         raise ConfigError(f"{where}: tunnel={data['tunnel']!r}: expected one of {', '.join(TUNNELS)}{_did_you_mean(data['tunnel'], TUNNELS)}")
+    return out
 
 SECTION_KEYS = {"wandb": {"project": str, "entity": str, "group": str, "job_type": str, "tags": (list, str), "name": str, "run_name": str},
                 "artifacts": {"wandb": bool, "root": str, "manifest": dict}, "artifacts.manifest": {"root": str},
@@ -98,7 +109,7 @@ def check_sections(env: dict, source: str = ENV_FILE_NAME):
         table = env.get("artifacts", {}).get("manifest", {}) if sec == "artifacts.manifest" else env.get(sec, {})
         for k, v in table.items():
             if k not in keys: raise ConfigError(f"{source} [{sec}]: unknown key {k!r}{_did_you_mean(k, keys)}")
-            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={v!r}: expected {_type_name(keys[k])}")
+            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={_shown(k, v)!r}: expected {_type_name(keys[k])}")
 
 def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
     "The profile `name` of a parsed `env.toml`, its `extends` chain merged (child over parent; `env_vars` merged key by key)."
@@ -109,7 +120,7 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
             if not chain:
                 raise ConfigError(f"{source}: no profile named {cur!r}{_did_you_mean(cur, profs)}; profiles: {', '.join(profs) or '(none)'}")
             raise ConfigError(f"{source}: profile [{chain[-1]}] extends unknown profile {cur!r}{_did_you_mean(cur, profs)}")
-        check_profile_keys(profs[cur], f"{source} [{cur}]")
+        profs[cur] = check_profile_keys(profs[cur], f"{source} [{cur}]")
         chain.append(cur); cur = profs[cur].get("extends")
     merged = {}
     for p in reversed(chain):
@@ -117,6 +128,34 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
             if k == "extends": continue
             merged[k] = {**merged.get(k, {}), **v} if k == "env_vars" else v
     return merged
+
+# %% ../nbs/31_launch.ipynb #m0a1b2c4
+MOUNT_KEYS = (("path", "mount_path"), ("source", "target"), ("src", "dst"))  # (where it comes from, where the job sees it)
+
+def mount_entry(m, where: str) -> dict:
+    "One `mounts` entry (a `\"src:dst[:ro]\"` string or a table of `MOUNT_KEYS`) as `{source, target, read_only, from}`."
+    if isinstance(m, str):
+        parts = m.split(":")
+        if not 1 <= len(parts) <= 3 or not all(parts[:2]):
+            raise ConfigError(f"{where}: mounts entry {m!r}: expected \"/host/path:/job/path\" (optionally \":ro\")")
+        return {"source": parts[0], "target": parts[1] if len(parts) > 1 else parts[0], "read_only": parts[2:] == ["ro"], "from": None}
+    forms = " or ".join("{" + ", ".join(k) + "}" for k in MOUNT_KEYS)
+    if not isinstance(m, dict): raise ConfigError(f"{where}: mounts entry {m!r}: expected a string or a table {forms}")
+    pair = next((k for k in MOUNT_KEYS if set(k) <= set(m)), None)
+    extra = set(m) - set(pair or ()) - {"read_only", "from"}
+    if pair is None or extra or not all(isinstance(m[k], str) and m[k] for k in pair):
+        raise ConfigError(f"{where}: mounts entry {m!r}: expected a table {forms} (optionally read_only, from)")
+    return {"source": m[pair[0]], "target": m[pair[1]], "read_only": bool(m.get("read_only")), "from": m.get("from")}
+
+def _mount_str(m) -> str:
+    "A `mounts` entry as Slurm's `container_mounts` and Docker's `volumes` write it: `src:dst[:ro]`."
+    e = mount_entry(m, "profile")
+    return f"{e['source']}:{e['target']}" + (":ro" if e["read_only"] else "")
+
+def _lepton_mount(m) -> dict:
+    "A `mounts` entry as NeMo-Run's `LeptonExecutor` takes it: `{path, mount_path[, from]}`."
+    e = mount_entry(m, "profile")
+    return {"path": e["source"], "mount_path": e["target"], **({"from": e["from"]} if e["from"] else {})}
 
 # %% ../nbs/31_launch.ipynb #384aac50
 DEFAULTS = {"executor": "local", "nodes": 1, "gpus_per_node": 0, "time": "04:00:00", "tunnel": None}
@@ -127,16 +166,16 @@ def cli_env(overrides) -> dict:
 
 def job_resources(recipe_env: dict, profile: dict, overrides=()) -> dict:
     "The job's resources: the profile's, the recipe's `run.env` for what the profile leaves unset, the command line over both."
-    cli = cli_env(overrides)
-    recipe = {k: v for k, v in recipe_env.items() if k not in cli}
-    check_profile_keys(recipe, "recipe run.env")
+    cli = check_profile_keys(cli_env(overrides), "command line run.env")
+    recipe = check_profile_keys({k: v for k, v in recipe_env.items() if k not in cli or k == "env_vars"}, "recipe run.env")
     out = {**DEFAULTS, **profile}
     for k, v in recipe.items():
         if k == "env_vars": out[k] = {**v, **out.get(k, {})}
         elif k == "mounts": out[k] = [*v, *out.get(k, [])]
         elif k not in profile: out[k] = v
-    check_profile_keys(cli, "command line run.env")
+    env_vars = {**out.get("env_vars", {}), **cli.get("env_vars", {})}  # `run.env.env_vars.X=...` overrides X, keeps the others
     out.update(cli)
+    if env_vars: out["env_vars"] = env_vars
     if out.get("nproc_per_node") is None:  # processes per node: one per GPU, else the profile's ntasks_per_node, else 1
         out["nproc_per_node"] = out.get("gpus_per_node") or out.get("ntasks_per_node") or 1
     return out
@@ -159,7 +198,7 @@ def job_env_vars(res: dict, env_file: dict | None = None, environ=None) -> tuple
     allv.update(artifacts_env(env_file))
     allv.update({k: environ[k] for k in FORWARDED_SECRETS if environ.get(k)})
     allv.update({k: str(v) for k, v in (res.get("env_vars") or {}).items()})
-    return ({k: v for k, v in allv.items() if not is_secret_name(k)}, {k: v for k, v in allv.items() if is_secret_name(k)})
+    return ({k: v for k, v in allv.items() if not is_secret(k, v)}, {k: v for k, v in allv.items() if is_secret(k, v)})
 
 def write_secrets_file(path, secrets: dict) -> Path:
     "Write `export NAME=value` lines to `path`, created with mode 0600 (never readable by others, not even briefly)."
@@ -174,8 +213,37 @@ def source_secrets_line(path) -> str:
     "The job-script line that loads the secrets file without tracing its content into the log."
     return f"{{ set +vx; }} 2>/dev/null; set -a; . {shlex.quote(str(path))}; set +a"
 
+# %% ../nbs/31_launch.ipynb #s0a1b2c4
+OVERRIDE_VAR = "NEMOTRON_OVERRIDE_"  # + the key, e.g. NEMOTRON_OVERRIDE_LOGGER_WANDB_API_KEY
+
+def secret_overrides(overrides) -> dict:
+    "`{key: (variable, value)}` for the `key=value` overrides that are secrets (by the key's last word or the value's format)."
+    "`run.env.env_vars.X` is the job's variable `X`; any other key gets a variable of its own, defined only in the secrets file."
+    out = {}
+    for o in overrides:
+        key, _, value = o.partition("=")
+        name = key.rsplit(".", 1)[-1]
+        if is_secret(name, value):
+            out[key] = (name if key.startswith("run.env.env_vars.") else OVERRIDE_VAR + re.sub(r"\W", "_", key).upper(), value)
+    return out
+
+def redact_argv(argv) -> list[str]:
+    "A command line with the value of each secret `key=value` replaced by `******` (for `command.sh`, `job.yaml`, messages)."
+    secret = secret_overrides([a for a in argv if "=" in a and not a.startswith("-")])
+    return [f"{a.partition('=')[0]}=******" if "=" in a and a.partition("=")[0] in secret and not a.startswith("-") else a for a in argv]
+
 # %% ../nbs/31_launch.ipynb #0b5fad76
 def _is_path(config: str) -> bool: return "/" in config or config.endswith((".yaml", ".yml"))
+
+class FromEnv(str):
+    "A job argument `key=${VAR}`: the job's shell completes it from `VAR`, which only the secrets file defines."
+    def __new__(cls, key: str, var: str):
+        s = super().__new__(cls, f"{key}=${{{var}}}"); s.key, s.var = key, var
+        return s
+
+def shell_arg(a) -> str:
+    "`a` quoted for the job's shell: a `FromEnv` as `key=\"${VAR}\"` (expanded there, one word), anything else literally."
+    return f'{shlex.quote(a.key + "=")}"${{{a.var}}}"' if isinstance(a, FromEnv) else shlex.quote(str(a))
 
 def job_command(model: str, stage, args, config: str | None = None, extra=()) -> list[str]:
     "The `nemotron` command line a job runs for `args` (no `--run/--batch/--dry-run`), with `extra` overrides at the end."
@@ -184,7 +252,9 @@ def job_command(model: str, stage, args, config: str | None = None, extra=()) ->
     cmd = ["nemotron", model, *stage.words, "-c", config]
     if getattr(args, "sample", None): cmd += ["--sample", str(args.sample)]
     if getattr(args, "force", False): cmd.append("--force")
-    return [*cmd, *args.overrides, *extra]
+    secret = secret_overrides(args.overrides)  # their values stay out of the command: the job reads them from its secrets file
+    keep = [o for o in args.overrides if not (o.partition("=")[0] in secret and o.startswith("run.env."))]  # (those are the job's variables)
+    return [*cmd, *(FromEnv(k, secret[k][0]) if (k := o.partition("=")[0]) in secret else o for o in keep), *extra]
 
 TASK_EXPORTS = "export NEMOTRON_TASK_RANK=${SLURM_PROCID:-0} NEMOTRON_NUM_TASKS=${SLURM_NTASKS:-1} NEMOTRON_TASK_GROUP=${SLURM_JOB_ID:-}"
 
@@ -197,7 +267,7 @@ def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: 
     lines += [f"export PATH={shlex.quote(path_prefix)}:$PATH"] if path_prefix else []
     lines += [*(res.get("startup_commands") or [])]  # after PATH: a profile's setup may put its own tools first
     if workdir: lines.append(f"cd {shlex.quote(workdir)}")
-    lines.append("exec " + " ".join(shlex.quote(c) for c in command))
+    lines.append("exec " + " ".join(map(shell_arg, command)))
     return "\n".join(lines) + "\n"
 
 def recipe_name(model: str, stage, config: str) -> str:
@@ -228,11 +298,23 @@ REQUIRED_KEYS = {"slurm": ("account",), "docker": ("container_image",), "lepton"
                  "dgxcloud": ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name",
                               "container_image", "pvc_nemo_run_dir")}
 
-def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=()) -> dict:
+def _check_dgx_storage(res: dict, where: str = "profile"):
+    "DGX Cloud: `pvc_nemo_run_dir` must lie on one of `pvcs` (NeMo-Run asserts it only while submitting); `mounts` has no meaning there."
+    paths = [p.get("path") for p in res.get("pvcs") or [] if isinstance(p, dict)]
+    d = os.path.abspath(res["pvc_nemo_run_dir"])
+    if not any(isinstance(p, str) and os.path.commonpath([os.path.abspath(p), d]) == os.path.abspath(p) for p in paths):
+        raise ConfigError(f"{where}: pvc_nemo_run_dir={res['pvc_nemo_run_dir']!r} is on none of the pvcs (paths: "
+                          f"{', '.join(map(repr, paths)) or 'none'}): set it under one of them, or add a pvc "
+                          f"{{ claimName = \"...\", path = \"{Path(d).parent}\" }}")
+    if res.get("mounts"):
+        raise ConfigError(f"{where}: mounts={res['mounts']!r}: a dgxcloud job mounts storage through pvcs = [{{ claimName = \"...\", path = \"...\" }}]")
+
+def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=(), where: str = "profile") -> dict:
     "The executor for a stage of `kind` (`pretrain`/`data_prep`) in `mode` (`run`/`batch`): class, keyword arguments, launcher, tunnel."
+    "`where` names the profile in errors (`env.toml [cluster]`)."
     ex, train = res["executor"], kind == "pretrain"
     missing = [k for k in REQUIRED_KEYS.get(ex, ()) if not res.get(k)]
-    if missing: raise ConfigError(f"profile: executor {ex!r} needs {', '.join(map(repr, missing))}")
+    if missing: raise ConfigError(f"{where}: executor {ex!r} needs {', '.join(map(repr, missing))}")
     nodes = (res.get("nodes") or 1) if train or ex == "slurm" else 1  # data prep spans nodes only as Slurm tasks
     gpus = (res.get("gpus_per_node") or 0) if train else 0  # data prep is a CPU stage
     nproc = res["nproc_per_node"] if train else 1  # processes per node: torchrun workers; data prep: one process
@@ -247,14 +329,14 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
         if gpus: kw["gpus_per_node"] = gpus
         for k in ("cpus_per_task", "mem", "exclusive", "container_image"):
             if res.get(k) is not None: kw[k] = res[k]
-        if res.get("mounts"): kw["container_mounts"] = list(res["mounts"])
+        if res.get("mounts"): kw["container_mounts"] = [_mount_str(m) for m in res["mounts"]]
         setup = [*(res.get("setup_lines") if isinstance(res.get("setup_lines"), list) else [res["setup_lines"]] if res.get("setup_lines") else []), *setup_lines]
         if setup: kw["setup_lines"] = "\n".join(setup)
         tk = tunnel_kind(res)
         if tk == "local": spec["tunnel"] = {"kind": "local", "job_dir": str(nemorun_home() / "experiments")}
         else:
             for k in ("host", "user", "remote_job_dir"):
-                if not res.get(k): raise ConfigError(f"profile: an ssh tunnel needs {k!r}")
+                if not res.get(k): raise ConfigError(f"{where}: an ssh tunnel needs {k!r}")
             spec["tunnel"] = {"kind": "ssh", "host": res["host"], "user": res["user"], "job_dir": res["remote_job_dir"],
                               **({"port": res["port"]} if res.get("port") else {}),
                               # paramiko opens the key file as given: expand `~` here (OpenSSH would)
@@ -262,7 +344,7 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
         spec.update(cls="SlurmExecutor", kwargs=kw)
     elif ex == "docker":
         kw = {"container_image": res["container_image"], "num_gpus": gpus, "ntasks_per_node": nproc,
-              "volumes": list(res.get("mounts") or []), "env_vars": dict(plain_env)}
+              "volumes": [_mount_str(m) for m in res.get("mounts") or []], "env_vars": dict(plain_env)}
         kw.update({k: res[k] for k in ("runtime", "ipc_mode", "shm_size") if res.get(k)})
         spec.update(cls="DockerExecutor", kwargs=kw)
     elif ex == "dgxcloud":
@@ -270,13 +352,14 @@ def executor_spec(res: dict, kind: str, mode: str, plain_env: dict, setup_lines=
                                   "container_image", "pvc_nemo_run_dir", "pvcs", "distributed_framework", "custom_spec")
               if res.get(k) is not None}
         kw.update(nodes=nodes, gpus_per_node=gpus, nprocs_per_node=nproc, env_vars=dict(plain_env))
+        _check_dgx_storage(res, where)
         spec.update(cls="DGXCloudExecutor", kwargs=kw)
     elif ex == "lepton":
         kw = {k: res[k] for k in ("container_image", "nemo_run_dir", "resource_shape", "node_group", "node_reservation",
                                   "shared_memory_size", "image_pull_secrets", "pre_launch_commands", "custom_spec")
               if res.get(k) is not None}
         kw.update(nodes=nodes, gpus_per_node=gpus, nprocs_per_node=nproc, env_vars=dict(plain_env),
-                  mounts=[{"path": m.split(":")[0], "mount_path": m.split(":")[-1]} for m in res.get("mounts") or []])
+                  mounts=[_lepton_mount(m) for m in res.get("mounts") or []])
         spec.update(cls="LeptonExecutor", kwargs=kw)
     return spec
 
@@ -308,11 +391,11 @@ def _write(path: Path, text: str):
     tmpf = path.with_name(path.name + ".tmp"); tmpf.write_text(text); tmpf.replace(path)
 
 def write_provenance(d: Path, job: dict, configs: dict, argv) -> Path:
-    "Write `job.yaml` (redacted), the resolved configs (`{file name: config}`, redacted) and `command.sh` into `d`."
+    "Write `job.yaml` (redacted), the resolved configs (`{file name: config}`, redacted) and `command.sh` (secret values `******`) into `d`."
     d.mkdir(parents=True, exist_ok=True)
     _write(d / "job.yaml", yaml.safe_dump(redact(job), sort_keys=False))
     for name, cfg in configs.items(): _write(d / name, to_yaml(cfg))
-    _write(d / "command.sh", " ".join(shlex.quote(str(a)) for a in argv) + "\n")
+    _write(d / "command.sh", " ".join(shlex.quote(str(a)) for a in redact_argv(argv)) + "\n")  # a secret's value: ******
     return d
 
 # %% ../nbs/31_launch.ipynb #97116ad6
@@ -356,8 +439,8 @@ def dry_run_scripts(title: str, tasks: list[dict], specs: list[dict]) -> list[tu
             for job, rdir in zip(exp.jobs, real_dirs):
                 ex, role = job.executor, job._dryrun_info._app.roles[0]
                 fix = lambda s: s.replace(f"{tmpd}/experiments", rdir).replace(tmpd, real)
-                sb = Path(ex.experiment_dir) / f"{ex.job_name}_sbatch.sh"
-                out.append((job.id, fix(" ".join([role.entrypoint, *role.args])), fix(sb.read_text()) if sb.exists() else ""))
+                sb = Path(ex.experiment_dir) / f"{ex.job_name}_sbatch.sh" if getattr(ex, "job_name", None) else None  # (only Slurm's has one)
+                out.append((job.id, fix(" ".join([role.entrypoint, *role.args])), fix(sb.read_text()) if sb and sb.exists() else ""))
             exp._exit_stack = getattr(exp, "_exit_stack", None)
         finally:
             set_nemorun_home(real)
@@ -394,6 +477,12 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
     for t in tasks:
         res = job_resources(t["cfg"].run.env, profile, args.overrides)
         plain, secret = job_env_vars(res, env_file, environ)
+        by_override = {var: v for k, (var, v) in secret_overrides(args.overrides).items() if not k.startswith("run.env.")}
+        if by_override and res["executor"] in ("dgxcloud", "lepton"):
+            key = next(k for k, (var, _) in secret_overrides(args.overrides).items() if var in by_override)
+            raise ConfigError(f"{key}=******: a secret on the command line reaches the job only through the 0600 secrets file, "
+                              f"which a {res['executor']} job ({env_path} [{profile_name}]) does not get: keep it in the platform's secret store")
+        secret = {**secret, **by_override}
         secrets.update(secret)
         tk = tunnel_kind(res) if res["executor"] == "slurm" else "local"
         local_fs = res["executor"] == "local" or (res["executor"] == "slurm" and tk == "local" and not res.get("container_image"))
@@ -401,7 +490,7 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
         sec_file = str(secrets_path) if tk == "local" else f"{res.get('remote_job_dir')}/secrets/{pdir.name}.env"
         venv_bin = str(Path(sys.executable).parent)
         setup = ([f"export PATH={shlex.quote(venv_bin)}:$PATH"] if local_fs else []) + ([source_secrets_line(sec_file)] if secret else [])
-        spec = executor_spec(res, stage.kind, mode, plain, setup if res["executor"] == "slurm" else ())
+        spec = executor_spec(res, stage.kind, mode, plain, setup if res["executor"] == "slurm" else (), f"{env_path} [{profile_name}]")
         script_secrets = None
         if secret and res["executor"] in ("local", "docker"):  # the task script sources the file (docker: mounted read-only)
             script_secrets = str(secrets_path)
@@ -423,8 +512,8 @@ def prepare(cfg, model: str, stage, args, environ=None) -> dict:
 def job_record(p: dict, argv) -> dict:
     "The `job.yaml` content of a prepared submission."
     return {"name": p["name"], "mode": p["mode"], "profile": p["profile"], "env_file": p["env_file"],
-            "created": datetime.datetime.now().isoformat(timespec="seconds"), "argv": list(argv),
-            "tasks": [{"name": t["name"], "config": t["config"], "command": " ".join(shlex.quote(c) for c in t["command"]),
+            "created": datetime.datetime.now().isoformat(timespec="seconds"), "argv": redact_argv(argv),
+            "tasks": [{"name": t["name"], "config": t["config"], "command": " ".join(map(shell_arg, t["command"])),
                        "workdir": t["workdir"], "resources": t["resources"], "executor": {k: v for k, v in s.items()}}
                       for t, s in zip(p["tasks"], p["specs"])],
             "private_env_vars": sorted(p["secrets"])}
@@ -524,12 +613,16 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
     record["submitted"] = {"experiment_id": exp._id, "jobs": jobs}
     _write(d / "job.yaml", yaml.safe_dump(record, sort_keys=False))
     if p["mode"] == "batch":
-        for j, job in zip(jobs, exp.jobs):
+        for i, (j, job) in enumerate(zip(jobs, exp.jobs)):
+            if type(job.executor).__name__ != "SlurmExecutor":  # no scancel, no Slurm log names: NeMo-Run's own commands
+                _say(f"submitted {j['name']}: job {j['job_id']}", f"  logs:   {j['log_dir']}",
+                     f"  follow: nemo experiment logs {exp._id} {i}", f"  cancel: nemo experiment cancel {exp._id} {i}")
+                continue
             on = _on_cluster(job.executor)
             _say(f"submitted {j['name']}: job {j['job_id']}",
                  f"  logs:   {j['log_dir']}/log-*_{j['job_id']}_*.out" + (f"   (on {on.split()[-1]})" if on else ""),
-                 f"  follow: {on}tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} 0)",
-                 f"  cancel: {on}scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} 0)")
+                 f"  follow: {on}tail -f {j['log_dir']}/log-*_{j['job_id']}_0.out   (or: nemo experiment logs {exp._id} {i})",
+                 f"  cancel: {on}scancel {j['job_id']}   (or: nemo experiment cancel {exp._id} {i})")
         return 0
     status = job_statuses(exp._id)
     for name, st in status.items(): _say(f"{name}: {st}")

@@ -126,6 +126,158 @@ def test_launch_does_not_import_nemo_run():
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
+# ---------------------------------------------------------------------------------------------- secrets on the command line
+
+HF_FAKE = "hf_FakeTokenForTests0123456789abcdefgh"  # the format of a Hugging Face token
+NV_FAKE = "nvapi-FakeKeyForTests_0123456789abcdef"  # the format of an NGC key, under a key name that says nothing
+SECRET_ARGS = [f"run.env.env_vars.HF_TOKEN={HF_FAKE}", f"logger.wandb_entity={NV_FAKE}"]
+KEYS = """
+[keys]
+executor = "slurm"
+account = "acct"
+partition = "batch"
+tunnel = "local"
+env_vars = { NCCL_DEBUG = "WARN", KEEP_ME = "kept" }
+"""
+
+def _readable(p: Path) -> bytes:
+    "A file's bytes, and NeMo-Run's serialized experiment (`_CONFIG`, `_TASKS`, ...: base64 of zlib'd JSON) decoded."
+    import base64, zlib
+    data = p.read_bytes()
+    for chunk in re.findall(rb"eJ[A-Za-z0-9_\-]{16,}=*", data):
+        try: data += b"\n" + zlib.decompress(base64.urlsafe_b64decode(chunk))
+        except Exception: pass
+    return data
+
+def _leaks(root: Path, *values) -> list:
+    "Every file under `root` holding one of `values`, also inside NeMo-Run's serialized configs (the user's own env.toml aside)."
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "env.toml" and any(v.encode() in _readable(p) for v in values))
+
+def test_secret_overrides_dry_run_prints_and_writes_no_value(tmp_path):
+    "A token by its name (HF_TOKEN) and one by its format (under logger.wandb_entity): the job's command reads both from"
+    "variables of the secrets file; one env_var overridden keeps the profile's others."
+    _write_env(tmp_path, KEYS)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--batch", "keys", "--dry-run", *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert HF_FAKE not in out and NV_FAKE not in out
+    assert "    env_vars:\n      HF_TOKEN: '******'\n" in r.stdout and "  wandb_entity: '******'\n" in r.stdout
+    # (HF_TOKEN is the job's variable, from the secrets file: not on its command line, not in the job's own config)
+    assert '\nexec nemotron nano3 pretrain -c tiny logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"\n' in r.stdout
+    assert "# secrets HF_TOKEN, NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY: only in " in r.stdout
+    sb = _sbatch(r.stdout, "nano3-pretrain-tiny")
+    assert "export NCCL_DEBUG=WARN\nexport KEEP_ME=kept\n" in sb and "HF_TOKEN" not in sb.replace("{ set +vx; }", "")
+    assert _files(tmp_path) == ["env.toml"]  # nothing written, NeMo-Run's home included
+
+def test_dry_runs_show_the_tokenizer_and_max_doc_tokens(tmp_path):
+    "Redaction is by secret-ness: `tokenizer` and `max_doc_tokens` are no secrets, locally or through a profile."
+    _write_env(tmp_path, KEYS)
+    for extra in ([], ["--batch", "keys"]):
+        r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--dry-run", "max_doc_tokens=4096", *extra,
+                     cwd=tmp_path, env=_env(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert f"\ntokenizer:\n  model: {ROOT}/nemotron_nb/assets/tokenizer\n  add_bos: false\n  add_eos: true\n" in r.stdout, r.stdout[:2000]
+        assert "\nmax_doc_tokens: 4096\n" in r.stdout and "******" not in r.stdout
+
+CLOUDS = """
+[here]
+executor = "local"
+
+[dgx]
+executor = "dgxcloud"
+base_url = "https://dgx.example/api/v1"
+kube_apiserver_url = "https://k8s.example"
+client_id = "my-client"
+client_secret = "not-a-real-secret"
+project_name = "nemotron"
+container_image = "nvcr.io/nvidia/nemo:25.11"
+pvc_nemo_run_dir = "/pvc/nemo-jobs"
+pvcs = [{ claimName = "team-pvc", path = "/pvc" }]
+
+[dgx-elsewhere]
+extends = "dgx"
+pvc_nemo_run_dir = "/data/nemo-jobs"
+
+[dgx-mounts]
+extends = "dgx"
+mounts = ["/data:/data"]
+
+[slurm-tables]
+executor = "slurm"
+account = "acct"
+tunnel = "local"
+container_image = "nvcr.io/nvidia/nemo:25.11"
+mounts = ["/a:/b", { path = "/shared", mount_path = "/mnt/shared" }, { source = "/x", target = "/y", read_only = true }]
+nodes = 2.0
+gpus_per_node = 8e0
+
+[docker-tables]
+executor = "docker"
+container_image = "nvcr.io/nvidia/nemo:25.11"
+mounts = ["/a:/b", { path = "/shared", mount_path = "/mnt/shared" }, { src = "/x", dst = "/y", read_only = true }]
+
+[lepton-tables]
+executor = "lepton"
+container_image = "nvcr.io/nvidia/nemo:25.11"
+nemo_run_dir = "/mnt/jobs"
+mounts = [{ path = "/shared", mount_path = "/mnt/shared", from = "node-nfs:fs1" }, "/a:/b"]
+
+[half-node]
+executor = "local"
+nodes = 1.5
+
+[bad-mount]
+executor = "local"
+mounts = [{ path = "/shared" }]
+"""
+
+@pytest.mark.parametrize("profile,args,line", [
+    ("dgx-elsewhere", [], "error: {env} [dgx-elsewhere]: pvc_nemo_run_dir='/data/nemo-jobs' is on none of the pvcs (paths: '/pvc'): "
+                          "set it under one of them, or add a pvc { claimName = \"...\", path = \"/data\" }"),
+    ("dgx", [f"logger.wandb_entity={NV_FAKE}"], "error: logger.wandb_entity=******: a secret on the command line reaches the job only "
+     "through the 0600 secrets file, which a dgxcloud job ({env} [dgx]) does not get: keep it in the platform's secret store"),
+    ("dgx-mounts", [], "error: {env} [dgx-mounts]: mounts=['/data:/data']: a dgxcloud job mounts storage through "
+                       "pvcs = [{ claimName = \"...\", path = \"...\" }]"),
+    ("half-node", [], "error: {env} [half-node]: nodes=1.5: expected a whole number"),
+    ("bad-mount", [], "error: {env} [bad-mount]: mounts entry {'path': '/shared'}: expected a table {path, mount_path} or "
+                      "{source, target} or {src, dst} (optionally read_only, from)"),
+])
+@pytest.mark.parametrize("dry", [True, False])
+def test_profile_faults_one_exact_line_exit_2(tmp_path, profile, args, line, dry):
+    _write_env(tmp_path, CLOUDS)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--batch", profile, *(["--dry-run"] if dry else []), *args, cwd=tmp_path, env=_env(tmp_path))
+    assert (r.returncode, r.stderr) == (2, line.replace("{env}", str(tmp_path / "env.toml")) + "\n"), r.stdout[-2000:]
+    assert _files(tmp_path) == ["env.toml"]
+
+@pytest.mark.parametrize("mode", ["--batch", "--run"])
+def test_local_executor_dry_run_shows_the_torchrun_line(tmp_path, mode):
+    _write_env(tmp_path, CLOUDS)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", mode, "here", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    home = tmp_path / "nemorun_home"
+    assert re.search(r"^# launch command of nano3-pretrain-tiny \(LocalExecutor\): torchrun --rdzv-backend c10d --rdzv-endpoint "
+                     r"localhost:0 --rdzv-id \d+ --nnodes 1 --nproc-per-node 1 --node-rank 0 --tee 3 --no-python "
+                     + re.escape(f"{home}/experiments/nano3-pretrain-tiny/") + r"nano3-pretrain-tiny_\d+/nano3-pretrain-tiny/scripts/nano3-pretrain-tiny.sh$",
+                     r.stdout, re.M), r.stdout[-1500:]
+    assert _files(tmp_path) == ["env.toml"]
+
+def test_mounts_as_tables_and_toml_numbers_per_executor(tmp_path):
+    "`mounts` as strings or tables, translated for each executor; `nodes = 2.0`, `gpus_per_node = 8e0` taken as 2 and 8."
+    _write_env(tmp_path, CLOUDS)
+    def dry(profile):
+        r = nemotron("nano3", "pretrain", "-c", "tiny", "--batch", profile, "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    sb = _sbatch(out := dry("slurm-tables"), "nano3-pretrain-tiny")
+    assert "container_mounts:\n- /a:/b\n- /shared:/mnt/shared\n- /x:/y:ro\n" in out
+    assert re.search(r" --container-mounts /a:/b,/shared:/mnt/shared,/x:/y:ro,\S+:/nemo_run ", sb), sb
+    assert "#SBATCH --nodes=2\n" in sb and "#SBATCH --gpus-per-node=8\n" in sb and "--nnodes 2 --nproc-per-node 8 " in sb
+    assert "\nnodes: 2\ngpus_per_node: 8\n" in out  # the profile as printed
+    assert "volumes:\n- /a:/b\n- /shared:/mnt/shared\n- /x:/y:ro\n" in dry("docker-tables")
+    assert ("mounts:\n- path: /shared\n  mount_path: /mnt/shared\n  from: node-nfs:fs1\n- path: /a\n  mount_path: /b\n"
+            in dry("lepton-tables"))
+    assert _files(tmp_path) == ["env.toml"]
+
 # ---------------------------------------------------------------------------------------------- a real Slurm
 
 FAKE_STAGE = """#!/bin/bash
@@ -136,12 +288,12 @@ echo "$*" >> "$PWD/stage_ran.txt"
 exit ${FAKE_EXIT:-0}
 """
 
-def _local_slurm_env(tmp_path, fake=True, extra=""):
-    "A profile [local-slurm] for this machine's Slurm (and [failing], [slow]); `fake`: the stage is a stand-in script."
+def _local_slurm_env(tmp_path, fake=True, extra="", stage=FAKE_STAGE):
+    "A profile [local-slurm] for this machine's Slurm (and [failing], [slow]); `fake`: the stage is a stand-in script (`stage`)."
     startup = ""
     if fake:
         (tmp_path / "fakebin").mkdir(exist_ok=True)
-        (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+        (tmp_path / "fakebin" / "nemotron").write_text(stage); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
         startup = f'startup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
     _write_env(tmp_path, f"""
 [local-slurm]
@@ -249,7 +401,7 @@ def test_secrets_only_in_the_0600_file(tmp_path, slurm):
     assert f"wandb_key_chars={len(SECRET)}" in outs[1]  # the job had the key
     # every file under the test folder (provenance, NeMo-Run's experiment folder with its sbatch scripts, executor
     # configs and job logs) except the user's own env.toml, where the profile's token was written by hand
-    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "env.toml" and any(s.encode() in p.read_bytes() for s in (SECRET, "tok-test-77", "hf_test_token_1"))]
+    leaks = _leaks(tmp_path, SECRET, "tok-test-77", "hf_test_token_1")
     d, job = _job_yaml(tmp_path)
     assert leaks == [d / "secrets.env"]
     assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
@@ -257,6 +409,39 @@ def test_secrets_only_in_the_0600_file(tmp_path, slurm):
     for out in outs: assert SECRET not in out and "tok-test-77" not in out and "hf_test_token_1" not in out
     assert job["private_env_vars"] == ["HF_TOKEN", "MY_SERVICE_TOKEN", "WANDB_API_KEY"]
     assert "export NCCL_DEBUG=WARN" in next((tmp_path / "nemorun_home").rglob("*_sbatch.sh")).read_text()
+
+HASHING_STAGE = """#!/bin/bash
+# stands in for the stage: writes the sha256 of each override's value and of $HF_TOKEN (never a value), and the plain variables
+for a in "$@"; do case "$a" in *=*) echo "${a%%=*} $(printf %s "${a#*=}" | sha256sum | cut -c1-16)";; esac; done > "$PWD/seen.txt"
+echo "HF_TOKEN $(printf %s "$HF_TOKEN" | sha256sum | cut -c1-16) KEEP_ME=$KEEP_ME NCCL_DEBUG=$NCCL_DEBUG" >> "$PWD/seen.txt"
+"""
+
+def test_secret_overrides_reach_the_slurm_job_only_through_the_0600_file(tmp_path, slurm):
+    "The job gets both values (their hashes match) and the profile's other env_vars; the values are in no output and in no"
+    "file under the work folder (provenance, NeMo-Run's home with its scripts, configs and the job's log) but the 0600 file."
+    import hashlib
+    h = lambda v: hashlib.sha256(v.encode()).hexdigest()[:16]
+    _local_slurm_env(tmp_path, stage=HASHING_STAGE, extra='[keys]\nextends = "local-slurm"\nenv_vars = { NCCL_DEBUG = "WARN", KEEP_ME = "kept" }\n')
+    outs = []
+    for extra in (["--dry-run"], []):
+        r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "keys", *extra, *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path))
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+        outs.append(r.stdout + r.stderr)
+    assert "nano3-pretrain-tiny: SUCCEEDED" in outs[1]
+    assert (tmp_path / "seen.txt").read_text().splitlines() == [
+        f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
+    d, job = _job_yaml(tmp_path)
+    assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
+    home = tmp_path / "nemorun_home"  # searched: the sbatch script, the job's log, NeMo-Run's experiment with the task script
+    assert any(home.rglob("*_sbatch.sh")) and any(home.rglob("log-*.out"))
+    assert b'logger.wandb_entity=\\"${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}\\"' in _readable(next(home.rglob("_TASKS")))
+    assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
+    assert (d / "secrets.env").read_text() == f"export HF_TOKEN={HF_FAKE}\nexport NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY={NV_FAKE}\n"
+    for out in outs: assert HF_FAKE not in out and NV_FAKE not in out
+    assert (d / "command.sh").read_text() == ("nemotron nano3 pretrain -c tiny --run keys 'run.env.env_vars.HF_TOKEN=******' "
+                                              "'logger.wandb_entity=******'\n")
+    assert job["tasks"][0]["command"] == 'nemotron nano3 pretrain -c tiny logger.wandb_entity="${NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY}"'
+    assert job["private_env_vars"] == ["HF_TOKEN", "NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY"]
 
 def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     "executor = \"local\": NeMo-Run's LocalExecutor, torchrun with one worker, the log streamed, the status returned."
@@ -270,8 +455,51 @@ def test_local_executor_runs_the_stage_under_torchrun(tmp_path):
     assert re.search(r"stage: nano3 pretrain -c tiny train.train_iters=5 rank=0 world=1 pwd=" + re.escape(str(tmp_path))
                      + rf" wandb_key_chars={len(SECRET)}", r.stdout)  # the key reached the job through the 0600 file
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout and SECRET not in r.stdout + r.stderr
-    leaks = [p.name for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
-    assert leaks == ["secrets.env"]
+    assert [p.name for p in _leaks(tmp_path, SECRET)] == ["secrets.env"]
+
+def test_secret_overrides_reach_a_local_executor_job_only_through_the_0600_file(tmp_path):
+    "The same with executor = \"local\": the task script sources the file, then its shell completes the job's command."
+    import hashlib
+    h = lambda v: hashlib.sha256(v.encode()).hexdigest()[:16]
+    (tmp_path / "fakebin").mkdir()
+    (tmp_path / "fakebin" / "nemotron").write_text(HASHING_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+    _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n'
+                         'env_vars = { NCCL_DEBUG = "WARN", KEEP_ME = "kept" }\n')
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "here", *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-2000:] + r.stderr
+    assert (tmp_path / "seen.txt").read_text().splitlines() == [
+        f"logger.wandb_entity {h(NV_FAKE)}", f"HF_TOKEN {h(HF_FAKE)} KEEP_ME=kept NCCL_DEBUG=WARN"]
+    assert HF_FAKE not in r.stdout + r.stderr and NV_FAKE not in r.stdout + r.stderr
+    d, _ = _job_yaml(tmp_path)
+    assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == [d / "secrets.env"]
+
+def test_a_real_data_prep_with_a_secret_override_records_it_nowhere(tmp_path):
+    "The real stage, not a stand-in: the tiny data prep through the local executor with HF_TOKEN overridden; its outputs"
+    "(shards, receipts, blend.json, metadata.json with the job's config), NeMo-Run's folder and the job's log hold no value."
+    pytest.importorskip("nemotron_nb.data_prep", reason="nemotron_nb.data_prep is not on this branch yet")
+    _write_env(tmp_path, '[here]\nexecutor = "local"\n')
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "here", f"run.env.env_vars.HF_TOKEN={HF_FAKE}",
+                 cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-2000:] + r.stderr
+    meta = tmp_path / "output" / "nano3" / "stage0_pretrain_tiny" / "metadata.json"
+    assert meta.is_file() and HF_FAKE not in r.stdout + r.stderr
+    d, _ = _job_yaml(tmp_path)
+    assert _leaks(tmp_path, HF_FAKE) == [d / "secrets.env"]
+
+def test_local_executor_batch_prints_nemo_run_commands_and_the_job_completes(tmp_path):
+    "--batch with executor = \"local\": no scancel or Slurm log names; the job outlives the command and runs the stage."
+    (tmp_path / "fakebin").mkdir()
+    (tmp_path / "fakebin" / "nemotron").write_text(FAKE_STAGE); (tmp_path / "fakebin" / "nemotron").chmod(0o755)
+    _write_env(tmp_path, f'[here]\nexecutor = "local"\nstartup_commands = ["export PATH={tmp_path}/fakebin:$PATH"]\n')
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--batch", "here", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    m = re.search(r"^submitted nano3-pretrain-tiny: job (\S+)\n  logs:   (\S+)\n  follow: nemo experiment logs (\S+) 0\n"
+                  r"  cancel: nemo experiment cancel (\S+) 0$", r.stdout, re.M)
+    assert m and m.group(3) == m.group(4) and "scancel" not in r.stdout, r.stdout[-1500:]
+    assert Path(m.group(2)).is_dir() and _job_yaml(tmp_path)[1]["submitted"]["experiment_id"] == m.group(3)
+    deadline = time.time() + 120
+    while not (tmp_path / "stage_ran.txt").exists() and time.time() < deadline: time.sleep(0.2)
+    assert (tmp_path / "stage_ran.txt").read_text() == "nano3 pretrain -c tiny\n"
 
 # ---------------------------------------------------------------------------------------------- the real stages on Slurm
 

@@ -19,7 +19,8 @@ import os, pwd, re, shutil, stat, subprocess, time
 from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, nemotron
-from test_launch import FAKE_STAGE, _sacct, _job_yaml, _assert_returned_at_once_then_completed
+from test_launch import (FAKE_STAGE, HASHING_STAGE, HF_FAKE, NV_FAKE, SECRET_ARGS, _sacct, _job_yaml, _leaks,
+                         _assert_returned_at_once_then_completed)
 
 SSHD_SCRIPT = ROOT / "tests" / "slurm" / "local_sshd.sh"
 SECRET = "sk-test-9c2e4b7a1f03"
@@ -146,11 +147,27 @@ def test_secrets_reach_the_job_through_a_0600_copy_on_the_remote_side(tmp_path, 
     assert remote.read_text() == f"export WANDB_API_KEY={SECRET}\n"
     assert stat.S_IMODE(remote.stat().st_mode) == 0o600 and stat.S_IMODE(remote.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((d / "secrets.env").stat().st_mode) == 0o600
-    leaks = sorted(p for p in tmp_path.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes())
-    assert leaks == sorted([d / "secrets.env", remote])  # not in NeMo-Run's folders (local or rsynced), nor in the logs
+    assert _leaks(tmp_path, SECRET) == sorted([d / "secrets.env", remote])  # not in NeMo-Run's folders (local or rsynced), nor in the logs
     sb = next((tmp_path / "remote_jobs").rglob("*_sbatch.sh")).read_text()
     assert f". {remote}; set +a" in sb  # the job sources the remote copy
     assert SECRET not in r.stdout + r.stderr
+
+def test_secret_overrides_reach_the_job_over_ssh_only_through_the_0600_files(tmp_path, sshd, slurm):
+    "A token override by name and one by format: the job gets both (their hashes), and only the two 0600 copies hold them."
+    import hashlib
+    h = lambda v: hashlib.sha256(v.encode()).hexdigest()[:16]
+    _ssh_env_toml(tmp_path, sshd)
+    (tmp_path / "fakebin" / "nemotron").write_text(HASHING_STAGE)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "ssh-slurm", *SECRET_ARGS, cwd=tmp_path, env=_env(tmp_path, sshd), timeout=120)
+    assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    _assert_via_ssh(r.stdout, sshd)
+    seen = (tmp_path / "seen.txt").read_text().splitlines()
+    assert seen[0] == f"logger.wandb_entity {h(NV_FAKE)}" and seen[1].startswith(f"HF_TOKEN {h(HF_FAKE)} ")
+    d, _ = _job_yaml(tmp_path)
+    remote = tmp_path / "remote_jobs" / "secrets" / f"{d.name}.env"
+    assert remote.read_text() == f"export HF_TOKEN={HF_FAKE}\nexport NEMOTRON_OVERRIDE_LOGGER_WANDB_ENTITY={NV_FAKE}\n"
+    assert _leaks(tmp_path, HF_FAKE, NV_FAKE) == sorted([d / "secrets.env", remote])  # rsynced NeMo-Run folders and logs included
+    assert HF_FAKE not in r.stdout + r.stderr and NV_FAKE not in r.stdout + r.stderr
 
 def test_batch_through_the_ssh_tunnel_returns_at_once_then_the_job_completes(tmp_path, sshd, slurm):
     _ssh_env_toml(tmp_path, sshd)
