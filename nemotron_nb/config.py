@@ -13,12 +13,13 @@ import yaml
 from omegaconf import OmegaConf, DictConfig
 
 # %% auto #0
-__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'YAML12_FLOAT', 'SCHEMAS',
-           'SECRET_WORDS', 'TOKEN_PATTERNS', 'ModelConfig', 'model_preset', 'ConfigError', 'RunConfig', 'DataConfig',
-           'TrainingConfig', 'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig',
+__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'SECRET_WORDS', 'TOKEN_PATTERNS', 'PACKAGE_DIR', 'MODELS', 'KINDS',
+           'YAML12_FLOAT', 'SCHEMAS', 'ModelConfig', 'model_preset', 'ConfigError', 'is_secret_name',
+           'looks_like_token', 'is_secret', 'redact', 'shown', 'RunConfig', 'DataConfig', 'TrainingConfig',
+           'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig',
            'TokenizerConfig', 'DataPrepConfig', 'all_keys', 'check_keys', 'recipe_dir', 'available_configs',
            'find_config', 'YamlLoader', 'YamlDumper', 'yaml_load', 'load_yaml', 'parse_overrides', 'config_from_dict',
-           'load_config', 'validate', 'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'to_dict', 'to_yaml']
+           'load_config', 'validate', 'to_dict', 'to_yaml']
 
 # %% ../nbs/00_config.ipynb #14aa6f92
 @dataclass(kw_only=True)
@@ -115,6 +116,50 @@ def _did_you_mean(word: str, choices) -> str:
     by_lower = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.5)
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+
+# %% ../nbs/00_config.ipynb #c0950512
+SECRET_WORDS = {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CREDENTIAL", "CREDENTIALS", "PAT"}
+TOKEN_PATTERNS = (  # value formats of well-known credentials
+    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
+    r"gh[pousr]_[A-Za-z0-9]{30,}", r"github_pat_[A-Za-z0-9_]{40,}",  # GitHub
+    r"(sk|pk|rk)-[A-Za-z0-9_\-]{20,}",  # OpenAI-style and similar API keys
+    r"nvapi-[A-Za-z0-9_\-]{20,}",  # NVIDIA API / NGC
+    r"(AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key id
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
+    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+    r"(local-)?[0-9a-f]{40}", r"wandb_v1_[A-Za-z0-9_]{20,}",  # W&B API keys
+    r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JSON web token
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*",  # a private key
+)
+_TOKEN_RE = re.compile("|".join(f"(?:{p})" for p in TOKEN_PATTERNS), re.S)
+
+def _name_words(name) -> list[str]:
+    "The words of a key or variable name: `WANDB_API_KEY` -> WANDB, API, KEY; `accessKeyId` -> access, Key, Id."
+    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", str(name))
+
+def is_secret_name(name: str) -> bool:
+    "Whether a key or environment variable name says it holds a secret (a whole word of it: `HF_TOKEN`, not `tokenizer`)."
+    return any(w.upper() in SECRET_WORDS for w in _name_words(name))
+
+def looks_like_token(value) -> bool:
+    "Whether a value has the format of a well-known credential (a Hugging Face, GitHub, W&B, AWS, ... token)."
+    return isinstance(value, str) and _TOKEN_RE.fullmatch(value.strip()) is not None
+
+def is_secret(name, value=None) -> bool:
+    "Whether the pair `name=value` is a secret: by its name, or by the format of its value."
+    return (is_secret_name(name) and value not in (None, "")) or looks_like_token(value)
+
+def redact(obj):
+    "A copy of a nested dict/list with secret values (by name or by format) replaced by `******`."
+    if isinstance(obj, dict):
+        return {k: ("******" if is_secret(k, v) and not isinstance(v, (dict, list)) else redact(v)) for k, v in obj.items()}
+    if isinstance(obj, list): return [redact(v) for v in obj]
+    return "******" if looks_like_token(obj) else obj
+
+# %% ../nbs/00_config.ipynb #d2ab92b5
+def shown(key, value) -> str:
+    "`value` as an error message quotes it: `repr`, or `'******'` when `key=value` is a secret."
+    return "'******'" if is_secret(str(key).rsplit(".", 1)[-1], value) else repr(value)
 
 # %% ../nbs/00_config.ipynb #943ee3f1
 @dataclass(kw_only=True)
@@ -253,16 +298,16 @@ def _check_value(key: str, value, tp):
         value = _as_number(value)
         if inner is float and isinstance(value, (int, float)): return float(value)
         if inner is int and isinstance(value, float):
-            if not value.is_integer(): raise ConfigError(f"{key}={value!r}: expected a whole number (int), got {value!r}")
+            if not value.is_integer(): raise ConfigError(f"{key}={shown(key, value)}: expected a whole number (int), got {shown(key, value)}")
             return int(value)
     ok = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
           float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str)}
     if inner in ok and not ok[inner](value):
         quote = "; quote it in YAML to keep it text" if inner is str and isinstance(value, (int, float)) else ""
-        raise ConfigError(f"{key}={value!r}: expected {_type_name(tp)}, got {type(value).__name__}{quote}")
+        raise ConfigError(f"{key}={shown(key, value)}: expected {_type_name(tp)}, got {type(value).__name__}{quote}")
     if typing.get_origin(inner) is dict and not isinstance(value, dict):
-        raise ConfigError(f"{key}={value!r}: expected a mapping of keys to values")
+        raise ConfigError(f"{key}={shown(key, value)}: expected a mapping of keys to values")
     return value
 
 # %% ../nbs/00_config.ipynb #d5da959e
@@ -294,7 +339,7 @@ def check_keys(data: dict, schema, prefix: str = "", root=None, source: str = ""
         tp = hints[key]
         if is_dataclass(tp):
             if not isinstance(value, dict):
-                raise ConfigError(f"{full}={value!r}{where}: expected a section with keys {', '.join(f.name for f in fields(tp))}")
+                raise ConfigError(f"{full}={shown(full, value)}{where}: expected a section with keys {', '.join(f.name for f in fields(tp))}")
             check_keys(value, tp, f"{full}.", root, source)
         else:
             try: _check_value(full, value, tp)
@@ -395,7 +440,7 @@ def parse_overrides(overrides, schema=None) -> dict:
     out = OmegaConf.create()
     for item in overrides or ():
         if "=" not in item or item.startswith("="):
-            raise ConfigError(f"override {item!r} is not of the form key=value")
+            raise ConfigError(f"override {shown('override', item)} is not of the form key=value")
         key, _, value = item.partition("=")
         try: parsed = yaml_load(value) if value.strip() else ""
         except yaml.YAMLError: parsed = value
@@ -404,7 +449,7 @@ def parse_overrides(overrides, schema=None) -> dict:
         if schema is not None and isinstance(parsed, (int, float, bool)) and _unwrap_optional(_key_type(schema, key))[0] is str:
             parsed = value
         try: OmegaConf.update(out, key, parsed, merge=True, force_add=True)
-        except Exception as e: raise ConfigError(f"override {item!r}: {e}") from None
+        except Exception as e: raise ConfigError(f"override {key}={shown(key, value)}: {e}") from None
     return OmegaConf.to_container(out)
 
 # %% ../nbs/00_config.ipynb #e43a8083
@@ -455,7 +500,7 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
 # %% ../nbs/00_config.ipynb #c02299bb
 def _choice(key, value, choices):
     if value not in choices:
-        raise ConfigError(f"{key}={value!r}: expected one of {', '.join(map(str, choices))}{_did_you_mean(value, choices)}")
+        raise ConfigError(f"{key}={shown(key, value)}: expected one of {', '.join(map(str, choices))}{_did_you_mean(value, choices)}")
 
 def _at_least(key: str, value, low, hint: str = ""):
     "Refuse `value` below `low` (None passes: an optional key left unset)."
@@ -523,44 +568,6 @@ def validate(cfg):
     return cfg
 
 # %% ../nbs/00_config.ipynb #f49dba62
-SECRET_WORDS = {"KEY", "APIKEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASS", "CREDENTIAL", "CREDENTIALS", "PAT"}
-TOKEN_PATTERNS = (  # value formats of well-known credentials
-    r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
-    r"gh[pousr]_[A-Za-z0-9]{30,}", r"github_pat_[A-Za-z0-9_]{40,}",  # GitHub
-    r"(sk|pk|rk)-[A-Za-z0-9_\-]{20,}",  # OpenAI-style and similar API keys
-    r"nvapi-[A-Za-z0-9_\-]{20,}",  # NVIDIA API / NGC
-    r"(AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key id
-    r"AIza[0-9A-Za-z_\-]{35}",  # Google API key
-    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
-    r"(local-)?[0-9a-f]{40}", r"wandb_v1_[A-Za-z0-9_]{20,}",  # W&B API keys
-    r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*",  # JSON web token
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*",  # a private key
-)
-_TOKEN_RE = re.compile("|".join(f"(?:{p})" for p in TOKEN_PATTERNS), re.S)
-
-def _name_words(name) -> list[str]:
-    "The words of a key or variable name: `WANDB_API_KEY` -> WANDB, API, KEY; `accessKeyId` -> access, Key, Id."
-    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", str(name))
-
-def is_secret_name(name: str) -> bool:
-    "Whether a key or environment variable name says it holds a secret (a whole word of it: `HF_TOKEN`, not `tokenizer`)."
-    return any(w.upper() in SECRET_WORDS for w in _name_words(name))
-
-def looks_like_token(value) -> bool:
-    "Whether a value has the format of a well-known credential (a Hugging Face, GitHub, W&B, AWS, ... token)."
-    return isinstance(value, str) and _TOKEN_RE.fullmatch(value.strip()) is not None
-
-def is_secret(name, value=None) -> bool:
-    "Whether the pair `name=value` is a secret: by its name, or by the format of its value."
-    return (is_secret_name(name) and value not in (None, "")) or looks_like_token(value)
-
-def redact(obj):
-    "A copy of a nested dict/list with secret values (by name or by format) replaced by `******`."
-    if isinstance(obj, dict):
-        return {k: ("******" if is_secret(k, v) and not isinstance(v, (dict, list)) else redact(v)) for k, v in obj.items()}
-    if isinstance(obj, list): return [redact(v) for v in obj]
-    return "******" if looks_like_token(obj) else obj
-
 def to_dict(cfg) -> dict:
     "A config as a plain nested dict."
     return asdict(cfg) if is_dataclass(cfg) else dict(cfg)
