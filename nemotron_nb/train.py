@@ -464,13 +464,17 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
 
     def do_eval(it):
         ev = evaluate(model, data["valid"], n_eval, t.micro_batch_size, device, t.precision)
-        metrics.log({"iteration": it, "split": "valid", **ev}); valid_losses.append((it, ev["lm_loss"]))
+        metrics.log(_json_safe({"iteration": it, "split": "valid", **ev}))
+        if (bad := first_nonfinite(ev["lm_loss"], ev.get("mtp_losses", []), 0.0, 0.0)) is not None:  # the last update diverged
+            raise TrainingError(f"iteration {it}: the valid {bad[0]} is {bad[1]}; training stopped before saving, so no checkpoint, "
+                                f"Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); lower optimizer.lr")
+        valid_losses.append((it, ev["lm_loss"]))
         mtp = f" · MTP {' '.join(f'{m:.3f}' for m in ev['mtp_losses'])}" if "mtp_losses" in ev else ""
         say(f"[cyan]eval  iter {it:>6}/{t.train_iters} · valid LM loss {ev['lm_loss']:.4f}{mtp}[/]")
 
     if state is not None: set_rng_state(state["rng"])  # as the checkpoint left it, whatever the setup above drew
-    if has_valid and iteration == 0: do_eval(0)
     last_ckpt, tps, mfu, in_a_row = ckpt, 0.0, 0.0, 0
+    if has_valid and iteration == 0: do_eval(0)
     while iteration < t.train_iters:
         t0 = time.perf_counter()
         batches = list(micro_batches(data["train"], iteration, t.global_batch_size, t.micro_batch_size))
