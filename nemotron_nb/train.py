@@ -521,11 +521,12 @@ def export_hf_checkpoint(model, out_dir, blend_path=None, say=print) -> Optional
         say("[yellow]Hugging Face export skipped: nemotron_nb.hf is not built in this version[/]"); return None
     out_dir = Path(out_dir); tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists(): shutil.rmtree(tmp)
-    save_hf_checkpoint(model, tmp)
     tok = _tokenizer_dir(blend_path) if blend_path else None
-    if tok is not None:
-        for f in tok.iterdir():
+    try:
+        save_hf_checkpoint(model, tmp)
+        for f in (tok.iterdir() if tok is not None else ()):
             if f.is_file() and f.suffix == ".json" and f.name != "config.json": shutil.copy2(f, tmp / f.name)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # a full disk leaves no half export
     if out_dir.exists(): shutil.rmtree(out_dir)
     tmp.rename(out_dir)
     say(f"Hugging Face checkpoint: {out_dir}" + (f" (tokenizer from {tok})" if tok else ""))

@@ -273,20 +273,28 @@ def test_all_checkpoints_corrupt_stops_unless_start_over(nano3_run, work):
     got = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert strip(got) == strip(ref)  # a fresh run's records, once each: none of the old ones mixed in
 
+# `nemotron` with a full disk injected in process: torch.save of optimizer.pt, or the Hugging Face export, writes a few
+# bytes and fails with ENOSPC, as a full disk does.
+DISK_FULL = """import errno, sys, torch
+import nemotron_nb.hf as hf
+def full(path):
+    open(path, 'wb').write(b'partial'); raise OSError(errno.ENOSPC, 'No space left on device', str(path))
+real_save = torch.save
+def save(obj, f, *a, **k):
+    return full(f) if str(f).endswith('optimizer.pt') else real_save(obj, f, *a, **k)
+def save_hf(model, out_dir, *a, **k):
+    out_dir.mkdir(parents=True, exist_ok=True); full(out_dir / 'model.safetensors')
+if sys.argv[1] == 'checkpoint': torch.save = save
+else: hf.save_hf_checkpoint = save_hf
+from nemotron_nb.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
 def test_disk_full_at_save_one_line_previous_checkpoint_kept(nano3_run, work):
-    "The `nemotron` command with torch.save failing with ENOSPC on optimizer.pt (a full disk, injected in process)."
     save, run_dir = _copy_run(nano3_run[0], work, "nano3-diskfull")
     kept = _checkpoint_files(run_dir)
-    inject = ("import errno, sys, torch\n"
-              "real = torch.save\n"
-              "def full(obj, f, *a, **k):\n"
-              "    if str(f).endswith('optimizer.pt'):\n"
-              "        open(f, 'wb').write(b'partial'); raise OSError(errno.ENOSPC, 'No space left on device', str(f))\n"
-              "    return real(obj, f, *a, **k)\n"
-              "torch.save = full\n"
-              "from nemotron_nb.cli import main\n"
-              "sys.exit(main(sys.argv[1:]))\n")
-    r = _run(work, sys.executable, "-c", inject, *_cmd("nano3", save, "train.train_iters=25", "checkpoint.export_hf=false")[1:])
+    args = _cmd("nano3", save, "train.train_iters=25")[1:]
+    r = _run(work, sys.executable, "-c", DISK_FULL, "checkpoint", *args, "checkpoint.export_hf=false")
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
     assert r.stderr == (f"error: iteration 25: cannot write checkpoint {save}/iter_0000025: no space left on device; no partial "
                         f"checkpoint is left and the newest is still {save}/iter_0000024: free space (or set checkpoint.save to "
@@ -294,6 +302,16 @@ def test_disk_full_at_save_one_line_previous_checkpoint_kept(nano3_run, work):
     assert _checkpoint_files(run_dir) == kept
     assert not list(run_dir.glob(".tmp*")) and not (run_dir / "iter_0000025").exists()
     assert "nano3-diskfull" not in _artifacts(work)
+    # the disk fills up during the Hugging Face export at the end: no half export, no artifact; the checkpoint of 25 is whole
+    r = _run(work, sys.executable, "-c", DISK_FULL, "hf", *args)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: no space left on device writing {save}/hf.tmp/model.safetensors: the run stopped; its newest "
+                        f"checkpoint is {save}/iter_0000025\n")
+    assert not (run_dir / "hf.tmp").exists() and not (run_dir / "hf").exists() and "nano3-diskfull" not in _artifacts(work)
+    # with space again, the same command finishes the run: it exports and registers the model of iteration 25
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=25"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (run_dir / "hf" / "config.json").is_file() and _artifacts(work)["nano3-diskfull"] == [0]
 
 def test_vocab_smaller_than_the_tokenizers_is_refused(work):
     from nemotron_nb.artifacts import resolve_artifact
