@@ -574,7 +574,7 @@ def _wandb_run(cfg: PretrainConfig, run_dir: Path, name: str):
     try: import wandb
     except ImportError: raise ConfigError("logger.wandb_project is set but wandb is not installed (pip install wandb)") from None
     return wandb.init(project=project, entity=cfg.logger.wandb_entity or os.environ.get("WANDB_ENTITY"), name=name, dir=str(run_dir),
-                      config=to_dict(cfg), job_type="pretrain", tags=["pretrain"])
+                      config=redact(to_dict(cfg)), job_type="pretrain", tags=["pretrain"])
 
 def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
     try: from nemotron_nb.artifacts import register_artifact
