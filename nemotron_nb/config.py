@@ -185,6 +185,7 @@ class TrainingConfig:
     seed: int = 1234
     device: str = "auto"  # local backend: auto | cpu | cuda
     precision: str = "bf16-mixed"  # bf16-mixed (autocast on CUDA; fp32 on CPU) | fp32
+    skip_nonfinite_steps: int = 0  # local backend: iterations in a row whose loss or gradient norm is not finite that are skipped (no update) before the run stops; 0: stop at the first
 
 @dataclass(kw_only=True)
 class OptimizerConfig:
@@ -213,6 +214,8 @@ class CheckpointConfig:
     save_interval: Optional[int] = None
     keep_last: int = 2  # checkpoints kept in `save`
     export_hf: bool = True  # local backend: export a Hugging Face checkpoint at the end
+    allow_config_change: bool = False  # local backend: resume although the model, sequence length, tokenizer or data differ from the checkpoint's stored config
+    start_over: bool = False  # local backend: when no checkpoint in `save` is intact, move them and the old metrics aside and train from iteration 0 (else the run stops)
 
 @dataclass(kw_only=True)
 class LoggerConfig:

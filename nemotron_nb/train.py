@@ -4,21 +4,24 @@
 
 # %% ../nbs/22_train.ipynb #44fd145f
 from __future__ import annotations
-import hashlib, json, math, os, random, shutil, time
+import errno, hashlib, json, math, os, random, shutil, sys, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Optional
 import numpy as np
 import torch
-from .config import PretrainConfig, ConfigError, to_dict
+from rich.markup import escape
+from .config import PretrainConfig, CheckpointConfig, ConfigError, to_dict, to_yaml, redact
 from .pattern import flops_per_token, param_counts, padded_vocab_size
 from .schedule import schedule_from_config
 from .loader import build_datasets, sample_counts, micro_batches
 
 # %% auto #0
-__all__ = ['CKPT_FILES', 'TRACKER', 'param_groups', 'make_optimizer', 'StepStats', 'train_step', 'rng_state', 'set_rng_state',
+__all__ = ['CKPT_FILES', 'TRACKER', 'LAYOUT_KEYS', 'SAMPLE_KEYS', 'param_groups', 'make_optimizer', 'first_nonfinite',
+           'StepStats', 'train_step', 'TrainingError', 'rng_state', 'set_rng_state', 'nonfinite_tensor',
            'save_checkpoint', 'verify_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetricsLog',
-           'measured_peak_flops', 'peak_flops', 'evaluate', 'pick_device', 'TrainResult', 'train',
+           'measured_peak_flops', 'peak_flops', 'evaluate', 'data_tokenizer', 'run_record', 'config_changes',
+           'pick_device', 'TrainResult', 'check_folder', 'check_vocab', 'find_start', 'Start', 'plan_start', 'train',
            'export_hf_checkpoint', 'write_small_blend', 'resolve_blend', 'run_pretrain']
 
 # %% ../nbs/22_train.ipynb #715329c5
@@ -37,6 +40,13 @@ def make_optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.O
     return torch.optim.AdamW(param_groups(model, o.weight_decay), lr=o.lr, betas=(o.adam_beta1, o.adam_beta2),
                              eps=o.adam_eps, foreach=False)
 
+# %% ../nbs/22_train.ipynb #16dc4002
+def first_nonfinite(lm_loss: float, mtp_losses: list, aux_loss: float, grad_norm: float) -> Optional[tuple[str, float]]:
+    "(name, value) of the first of the LM loss, each depth's MTP loss, the aux loss and the gradient norm that is not finite."
+    named = [("LM loss", lm_loss), *((f"MTP loss at depth {k}", v) for k, v in enumerate(mtp_losses, 1)),
+             ("aux loss", aux_loss), ("gradient norm", grad_norm)]
+    return next(((name, v) for name, v in named if not math.isfinite(v)), None)
+
 # %% ../nbs/22_train.ipynb #b540b965
 @dataclass
 class StepStats:
@@ -51,6 +61,7 @@ class StepStats:
     mtp_losses: list = field(default_factory=list)
     expert_load: list = field(default_factory=list)  # per MoE router: max/mean tokens per expert this step
     expert_bias: list = field(default_factory=list)  # per MoE router: spread (max - min) of the expert bias after the update
+    nonfinite: Optional[str] = None  # what was not finite (`first_nonfinite`): the step was not applied
 
 def _autocast(device: torch.device, precision: str):
     if device.type == "cuda" and precision == "bf16-mixed": return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -68,19 +79,28 @@ def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, p
         sums["lm"] += out.lm_loss.item() / n; sums["mtp"] += float(out.mtp_loss.detach()) / n
         sums["aux"] += float(out.aux_loss.detach()) / n; sums["loss"] += out.loss.item() / n
         mtp = [a + l.item() / n for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
-    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf"))
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf")))
+    bad = first_nonfinite(sums["lm"], mtp, sums["aux"], grad_norm)
+    if bad is not None:  # drop the step: weights, AdamW moments and expert biases stay those of the last good step
+        optimizer.zero_grad(set_to_none=True)
+        for name, counts in model.named_buffers():
+            if name.endswith("tokens_per_expert"): counts.zero_()
+        return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr, 1.0, mtp, nonfinite=bad[0])
     for group in optimizer.param_groups: group["lr"] = lr
     optimizer.step(); optimizer.zero_grad(set_to_none=True)
     counts = model.update_expert_biases()  # (num MoE layers, E), this step's routing
     load = (counts.max(1).values / counts.mean(1).clamp(min=1e-9)) if counts.numel() else torch.ones(0)
     imbalance = float(load.mean()) if counts.numel() else 1.0
     biases = [b for name, b in model.named_buffers() if name.endswith("e_score_correction_bias")]
-    return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], float(grad_norm), lr, imbalance, mtp,
+    return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr, imbalance, mtp,
                      [round(float(v), 4) for v in load], [round(float(b.max() - b.min()), 6) for b in biases])
 
 # %% ../nbs/22_train.ipynb #021aad73
 CKPT_FILES = ("model.pt", "optimizer.pt", "state.pt")
 TRACKER = "latest_checkpointed_iteration.txt"
+
+class TrainingError(RuntimeError):
+    "A run stopped on a fault that is not bad config (a diverged loss, a full disk); the message is one line."
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -90,8 +110,10 @@ def _sha256(path: Path) -> str:
 
 def _write_atomic(path: Path, text: str):
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as f: f.write(text); f.flush(); os.fsync(f.fileno())
-    tmp.replace(path)
+    try:
+        with open(tmp, "w") as f: f.write(text); f.flush(); os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException: tmp.unlink(missing_ok=True); raise
 
 def rng_state() -> dict:
     "The RNG states of Python, NumPy and torch (and CUDA when present)."
@@ -103,21 +125,43 @@ def set_rng_state(s: dict):
     random.setstate(s["python"]); np.random.set_state(s["numpy"]); torch.set_rng_state(s["torch"])
     if "cuda" in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
-def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, keep_last: int = 2) -> Path:
-    "Write `iter_NNNNNNN` atomically with its checksum manifest, update the tracker file, keep the last `keep_last`."
-    save_dir = Path(save_dir); save_dir.mkdir(parents=True, exist_ok=True)
+def nonfinite_tensor(model) -> Optional[str]:
+    "The name of the first floating-point parameter or buffer of `model` holding a value that is not finite, else None."
+    return next((n for n, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+
+def _newest(save_dir) -> str:
+    found = sorted(Path(save_dir).glob("iter_*")) if Path(save_dir).is_dir() else []
+    return str(found[-1]) if found else "none"
+
+def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, keep_last: int = 2, config_yaml: Optional[str] = None) -> Path:
+    "Write `iter_NNNNNNN` atomically with its checksum manifest (and `config_yaml`), update the tracker file, keep the last `keep_last`."
+    save_dir = Path(save_dir)
+    if (bad := nonfinite_tensor(model)) is not None:
+        raise TrainingError(f"iteration {iteration}: {bad} holds values that are not finite: no checkpoint written "
+                            f"(the newest is still {_newest(save_dir)})")
+    save_dir.mkdir(parents=True, exist_ok=True)
     final = save_dir / f"iter_{iteration:07d}"
     tmp = save_dir / f".tmp_iter_{iteration:07d}_{os.getpid()}"
-    if tmp.exists(): shutil.rmtree(tmp)
-    tmp.mkdir()
-    torch.save(model.state_dict(), tmp / "model.pt")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
-    manifest = {"iteration": iteration, "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in CKPT_FILES}}
-    _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
-    if final.exists(): shutil.rmtree(final)
-    tmp.rename(final)
-    _write_atomic(save_dir / TRACKER, f"{iteration}\n")
+    try:
+        if tmp.exists(): shutil.rmtree(tmp)
+        tmp.mkdir()
+        torch.save(model.state_dict(), tmp / "model.pt")
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
+        if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
+        names = CKPT_FILES + (("config.yaml",) if config_yaml is not None else ())
+        manifest = {"iteration": iteration, "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in names}}
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
+        if final.exists(): shutil.rmtree(final)
+        tmp.rename(final)
+        _write_atomic(save_dir / TRACKER, f"{iteration}\n")
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e)).lower()
+        raise TrainingError(f"iteration {iteration}: cannot write checkpoint {final}: {why}; no partial checkpoint is left and "
+                            f"the newest is still {_newest(save_dir)}: free space (or set checkpoint.save to another folder) "
+                            f"and run again to resume from it") from None
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     for old in sorted(save_dir.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -214,6 +258,53 @@ def evaluate(model, samples, num_samples: int, micro_batch_size: int, device, pr
     model.train()
     return {"lm_loss": lm / n, **({"mtp_losses": [m / n for m in mtp]} if mtp else {})}
 
+# %% ../nbs/22_train.ipynb #30461a73
+def data_tokenizer(blend_path) -> Optional[dict]:
+    "The tokenizer data prep recorded in the `metadata.json` next to `blend_path` (name, path, vocab_size, ...), if any."
+    meta = Path(blend_path).parent / "metadata.json"
+    try: tok = json.loads(meta.read_text()).get("tokenizer") if meta.is_file() else None
+    except (json.JSONDecodeError, AttributeError, OSError): return None
+    return tok if isinstance(tok, dict) else ({"model": tok} if isinstance(tok, str) else None)
+
+def run_record(cfg: PretrainConfig, blend_path) -> dict:
+    "What each checkpoint stores of its run: the config (secrets redacted) and what names its data and tokenizer."
+    tok = data_tokenizer(blend_path) or {}
+    return {"config": redact(to_dict(cfg)),
+            "data": {"blend": str(blend_path), "blend_sha256": _sha256(Path(blend_path))[:16],
+                     "tokenizer": tok.get("fingerprint") or tok.get("model") or tok.get("path"),
+                     "tokenizer_name": tok.get("model") or tok.get("path")}}
+
+# %% ../nbs/22_train.ipynb #c6c3d2fa
+LAYOUT_KEYS = ("model.tensor_model_parallel_size", "model.pipeline_model_parallel_size", "model.expert_model_parallel_size",
+               "model.expert_tensor_parallel_size", "model.context_parallel_size", "model.sequence_parallel")
+SAMPLE_KEYS = ("data", "train.seq_length", "train.global_batch_size", "train.seed")  # which samples an iteration gets
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v: out.update(_flat(v, f"{prefix}{k}."))
+        else: out[f"{prefix}{k}"] = v
+    return out
+
+def _compared(record: dict) -> dict:
+    "key -> (value compared, value shown): the config's keys, the data by its contents, the tokenizer by its fingerprint."
+    out = {k: (v, v) for k, v in _flat(record["config"]).items() if not k.startswith("checkpoint.") and k != "backend"}
+    d = record.get("data") or {}
+    out["data"] = (d.get("blend_sha256"), f"{d.get('blend')} (sha256 {d.get('blend_sha256')})")
+    if d.get("tokenizer"): out["tokenizer"] = (d["tokenizer"], d.get("tokenizer_name") or d["tokenizer"])
+    return out
+
+def config_changes(old: dict, new: dict, new_phase: bool = False) -> tuple[list[str], list[str]]:
+    "(refused, noted) differences `key old → new` from run record `old` (a checkpoint's) to `new` (this run's)."
+    a, b = _compared(old), _compared(new)
+    refused, noted = [], []
+    for k in [k for k in b if k in a]:
+        if a[k][0] == b[k][0]: continue
+        shown = f"{k} {a[k][1]} → {b[k][1]}"
+        hard = (k.startswith("model.") and k not in LAYOUT_KEYS) or k == "tokenizer" or (k in SAMPLE_KEYS and not new_phase)
+        (refused if hard else noted).append(shown)
+    return refused, noted
+
 # %% ../nbs/22_train.ipynb #f7325ce5
 def pick_device(cfg: PretrainConfig) -> torch.device:
     "`train.device`: auto (CUDA when available), cpu or cuda."
@@ -238,35 +329,131 @@ def _console():
     from rich.console import Console
     return Console(highlight=False, soft_wrap=True)
 
+# %% ../nbs/22_train.ipynb #ad8461aa
+def check_folder(path, key: str = "checkpoint.save"):
+    "Refuse a run folder that is a file or lies under one, before anything is written."
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.is_dir(): return
+        if q.exists():
+            raise ConfigError(f"{key}={path}: {q} is a file, not a folder" + ("" if q == p else ", so nothing can be created under it")
+                              + "; choose a folder for the checkpoints")
+
+def check_vocab(cfg: PretrainConfig, blend_path):
+    "Refuse a model whose vocabulary is smaller than that of the tokenizer the data was made with (when data prep recorded it)."
+    tok = data_tokenizer(blend_path) or {}
+    n = tok.get("vocab_size")
+    if isinstance(n, int) and cfg.model.vocab_size < n:
+        raise ConfigError(f"model.vocab_size={cfg.model.vocab_size} is smaller than the vocabulary of the data's tokenizer "
+                          f"{tok.get('model') or tok.get('path')} ({n} tokens, in {Path(blend_path).parent / 'metadata.json'}): "
+                          f"set model.vocab_size={n} or more")
+
+# %% ../nbs/22_train.ipynb #7e725aec
+def _discard(run_dir: Path, ckpts: list) -> Path:
+    "Move `ckpts`, the tracker file and the metrics into a new `discarded_<time>` folder of `run_dir`."
+    dest = run_dir / time.strftime("discarded_%Y%m%dT%H%M%SZ", time.gmtime())
+    dest.mkdir()
+    for p in [*ckpts, run_dir / TRACKER, run_dir / "metrics.jsonl"]:
+        if p.exists(): p.rename(dest / p.name)
+    return dest
+
+def find_start(run_dir, c: CheckpointConfig, say=print) -> tuple[Optional[Path], bool]:
+    "(checkpoint, new phase?): the newest intact one of `run_dir`, else of `checkpoint.load`; stops when `run_dir` has only broken ones."
+    run_dir = Path(run_dir); report = lambda m: say(f"[red]{escape(m)}[/]")
+    ckpt = latest_checkpoint(run_dir, log=report)
+    if ckpt is not None:
+        if c.start_over: say(f"[yellow]checkpoint.start_over=true has no effect: {escape(str(ckpt))} is intact and is resumed[/]")
+        return ckpt, False
+    if found := (sorted(run_dir.glob("iter_*")) if run_dir.is_dir() else []):
+        if not c.start_over:
+            raise ConfigError(f"checkpoint.save={run_dir}: none of its checkpoints is intact ("
+                              + "; ".join(f"{p.name}: {verify_checkpoint(p)}" for p in found) + "); nothing was changed: "
+                              "set checkpoint.start_over=true to move them and metrics.jsonl aside and train from iteration 0")
+        say(f"[yellow]starting over from iteration 0: the unusable checkpoints and the old metrics are now in {escape(str(_discard(run_dir, found)))}[/]")
+    if not c.load: return None, False
+    ckpt = latest_checkpoint(c.load, log=report)
+    if ckpt is None: raise ConfigError(f"checkpoint.load={c.load}: no intact checkpoint there")
+    return ckpt, True
+
+# %% ../nbs/22_train.ipynb #c4b4b80f
+@dataclass
+class Start:
+    "Where a run starts (`checkpoint` None: from scratch; `new_phase`: from `checkpoint.load`) and the record its checkpoints store."
+    checkpoint: Optional[Path]
+    new_phase: bool
+    record: dict
+
+def plan_start(cfg: PretrainConfig, blend_path, run_dir, say=print) -> Start:
+    "Every check before a run writes anything: its folder, the vocabulary, the checkpoint to start from and what changed since."
+    check_folder(run_dir); check_vocab(cfg, blend_path)
+    if cfg.train.skip_nonfinite_steps < 0:
+        raise ConfigError(f"train.skip_nonfinite_steps={cfg.train.skip_nonfinite_steps}: must be 0 (stop at the first) or more")
+    ckpt, new_phase = find_start(run_dir, cfg.checkpoint, say)
+    record = run_record(cfg, blend_path)
+    if ckpt is None: return Start(None, False, record)
+    stored = torch.load(ckpt / "state.pt", map_location="cpu", weights_only=False).get("run")
+    if stored is None:
+        say(escape(f"note: {ckpt} was written before checkpoints stored their run's config: it is resumed without checking "
+                   "the model, sequence length, tokenizer and data"))
+        return Start(ckpt, new_phase, record)
+    refused, noted = config_changes(stored, record, new_phase)
+    verb = "start the new phase from" if new_phase else "resume"
+    if refused and not cfg.checkpoint.allow_config_change:
+        raise ConfigError(f"cannot {verb} {ckpt}: this run changes {', '.join(refused)}; set checkpoint.allow_config_change=true "
+                          "if you mean it, or choose a new checkpoint.save folder")
+    if refused or noted:
+        say(escape(f"note: {'a new phase from' if new_phase else 'resuming'} {ckpt} with {', '.join(refused + noted)}"
+                   + (" (checkpoint.allow_config_change=true)" if refused else "")))
+    return Start(ckpt, new_phase, record)
+
 # %% ../nbs/22_train.ipynb #6cd3deb7
+def _json_safe(record: dict) -> dict:
+    "`record` with every float that is not finite as None (`metrics.jsonl` stays JSON)."
+    fix = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v
+    return {k: [fix(x) for x in v] if isinstance(v, list) else fix(v) for k, v in record.items()}
+
+def _diverged(iteration: int, s: StepStats, in_a_row: int, allowed: int, last_ckpt) -> str:
+    name, value = first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)
+    streak = f" ({in_a_row} such iterations in a row, train.skip_nonfinite_steps={allowed})" if allowed else ""
+    return (f"iteration {iteration}: the {name} is {value}{streak}; training stopped before applying it, so no checkpoint, "
+            f"Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); lower optimizer.lr"
+            + ("" if allowed else ", or set train.skip_nonfinite_steps=N to skip up to N such iterations in a row"))
+
+def _first_line(e: Exception) -> str:
+    lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
+    return lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else type(e).__name__)
+
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
-          eod: int = 2, wandb_run=None, stop_after: Optional[int] = None, export_hf=None, log=None) -> TrainResult:
-    "Train `cfg` locally on the samples of `blend_path`; resume from the run folder's newest intact checkpoint."
+          eod: int = 2, wandb_run=None, stop_after: Optional[int] = None, export_hf=None, log=None,
+          start: Optional[Start] = None) -> TrainResult:
+    "Train `cfg` locally on the samples of `blend_path` from where `plan_start` says (the run folder's newest intact checkpoint)."
     from nemotron_nb.model import build_model
     console = _console(); say = log or console.print
     t, c = cfg.train, cfg.checkpoint
-    run_dir = Path(run_dir or c.save or "output/run"); run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(run_dir or c.save or "output/run")
+    start = start or plan_start(cfg, blend_path, run_dir, say)
     device = pick_device(cfg)
     torch.manual_seed(t.seed); np.random.seed(t.seed % 2**32); random.seed(t.seed)
     model = model if model is not None else build_model(cfg.model, device=device)
     optimizer = make_optimizer(model, cfg)
+    iteration, ckpt, state = 0, start.checkpoint, None
+    if ckpt is not None:  # before anything is written: a checkpoint that does not fit the model stops here
+        try: state = load_checkpoint(ckpt, model, optimizer)
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ConfigError(f"{ckpt} does not fit the model of this config: {_first_line(e)}") from None
+        iteration = state["iteration"]
+    run_dir.mkdir(parents=True, exist_ok=True)
     sched = schedule_from_config(cfg)
     has_valid = t.eval_iters > 0 and t.eval_interval > 0
     data = build_datasets(blend_path, t.seq_length, sample_counts(t.train_iters, t.global_batch_size, t.eval_iters, has_valid),
                           seed=t.seed, vocab_size=vocab_size or cfg.model.vocab_size, eod=eod, cache_dir=run_dir / "data_cache")
     if data["valid"] is None and has_valid: say(f"[yellow]no valid split in {blend_path}: no evaluation[/]"); has_valid = False
     metrics = MetricsLog(run_dir / "metrics.jsonl", wandb_run)
-    iteration, resumed_from = 0, None
-    ckpt = latest_checkpoint(run_dir, log=lambda m: say(f"[red]{m}[/]"))
-    if ckpt is None and c.load:
-        ckpt = latest_checkpoint(c.load, log=lambda m: say(f"[red]{m}[/]"))
-        if ckpt is None: raise ConfigError(f"checkpoint.load={c.load}: no intact checkpoint there")
-    if ckpt is not None:
-        state = load_checkpoint(ckpt, model, optimizer); iteration, resumed_from = state["iteration"], ckpt
-        say(f"resumed from {ckpt} at iteration {iteration}")
-        metrics.truncate(iteration) if ckpt.parent == run_dir else None
-    elif metrics.path.exists(): metrics.path.unlink()
-    _write_atomic(run_dir / "config.yaml", __import__("nemotron_nb.config", fromlist=["to_yaml"]).to_yaml(cfg))
+    resumed_from = ckpt
+    if ckpt is not None: say(f"resumed from {ckpt} at iteration {iteration}")
+    if ckpt is not None and not start.new_phase: metrics.truncate(iteration)
+    else: metrics.path.unlink(missing_ok=True)  # a new run, or a new phase: no record of this folder is kept
+    _write_atomic(run_dir / "config.yaml", to_yaml(cfg))
     fpt = flops_per_token(cfg.model, t.seq_length)
     peak, peak_src = peak_flops(device)
     tokens_per_step = t.global_batch_size * t.seq_length
@@ -277,12 +464,17 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
 
     def do_eval(it):
         ev = evaluate(model, data["valid"], n_eval, t.micro_batch_size, device, t.precision)
-        metrics.log({"iteration": it, "split": "valid", **ev}); valid_losses.append((it, ev["lm_loss"]))
+        metrics.log(_json_safe({"iteration": it, "split": "valid", **ev}))
+        if (bad := first_nonfinite(ev["lm_loss"], ev.get("mtp_losses", []), 0.0, 0.0)) is not None:  # the last update diverged
+            raise TrainingError(f"iteration {it}: the valid {bad[0]} is {bad[1]}; training stopped before saving, so no checkpoint, "
+                                f"Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); lower optimizer.lr")
+        valid_losses.append((it, ev["lm_loss"]))
         mtp = f" · MTP {' '.join(f'{m:.3f}' for m in ev['mtp_losses'])}" if "mtp_losses" in ev else ""
         say(f"[cyan]eval  iter {it:>6}/{t.train_iters} · valid LM loss {ev['lm_loss']:.4f}{mtp}[/]")
 
+    if state is not None: set_rng_state(state["rng"])  # as the checkpoint left it, whatever the setup above drew
+    last_ckpt, tps, mfu, in_a_row = ckpt, 0.0, 0.0, 0
     if has_valid and iteration == 0: do_eval(0)
-    last_ckpt, tps, mfu = ckpt, 0.0, 0.0
     while iteration < t.train_iters:
         t0 = time.perf_counter()
         batches = list(micro_batches(data["train"], iteration, t.global_batch_size, t.micro_batch_size))
@@ -291,17 +483,24 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         dt = time.perf_counter() - t0
         iteration += 1
         tps = tokens_per_step / dt; mfu = tps * fpt / peak
-        metrics.log({"iteration": iteration, "lm_loss": s.lm_loss, "mtp_loss": s.mtp_loss, "aux_loss": s.aux_loss,
-                     "loss": s.loss, **({"mtp_losses": s.mtp_losses} if s.mtp_losses else {}), "grad_norm": s.grad_norm,
-                     "lr": s.lr, "expert_imbalance": s.expert_imbalance, "expert_load": s.expert_load, "expert_bias": s.expert_bias,
-                     "tokens_per_s": tps, "mfu": mfu, "step_s": dt})
-        if iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters:
+        record = {"iteration": iteration, "lm_loss": s.lm_loss, "mtp_loss": s.mtp_loss, "aux_loss": s.aux_loss,
+                  "loss": s.loss, **({"mtp_losses": s.mtp_losses} if s.mtp_losses else {}), "grad_norm": s.grad_norm,
+                  "lr": s.lr, "expert_imbalance": s.expert_imbalance, "expert_load": s.expert_load, "expert_bias": s.expert_bias,
+                  "tokens_per_s": tps, "mfu": mfu, "step_s": dt}
+        in_a_row = in_a_row + 1 if s.nonfinite else 0
+        if s.nonfinite:
+            metrics.log(_json_safe({**record, "nonfinite": s.nonfinite}))
+            if in_a_row > t.skip_nonfinite_steps: raise TrainingError(_diverged(iteration, s, in_a_row, t.skip_nonfinite_steps, last_ckpt))
+            say(f"[yellow]iter {iteration:>6}/{t.train_iters} · {s.nonfinite} is {first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)[1]}: "
+                f"step skipped, no update ({in_a_row} of at most {t.skip_nonfinite_steps} in a row, train.skip_nonfinite_steps)[/]")
+        else: metrics.log(record)
+        if not s.nonfinite and (iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters):
             say(f"iter {iteration:>6}/{t.train_iters} · loss {s.loss:.4f} (LM {s.lm_loss:.4f} · MTP {s.mtp_loss:.4f} · aux {s.aux_loss:.2e}) "
                 f"· grad {s.grad_norm:.3f} · lr {s.lr:.3e} · {tps:,.0f} tok/s · MFU {mfu:.1%} · expert load max/mean {s.expert_imbalance:.2f}")
         if has_valid and (iteration % t.eval_interval == 0 or iteration == t.train_iters): do_eval(iteration)
         if (c.save_interval and iteration % c.save_interval == 0) or iteration == t.train_iters:
             last_ckpt = save_checkpoint(run_dir, iteration, model, optimizer,
-                                        {"consumed_samples": iteration * t.global_batch_size, "config": to_dict(cfg)}, c.keep_last)
+                                        {"consumed_samples": iteration * t.global_batch_size, "run": start.record}, c.keep_last, to_yaml(cfg))
         if stop_after is not None and iteration >= stop_after: break
     res = TrainResult(run_dir, iteration, last_ckpt, metrics.path, valid_losses, resumed_from=resumed_from, tokens_per_s=tps, mfu=mfu)
     if iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
@@ -310,12 +509,8 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
 
 # %% ../nbs/22_train.ipynb #029ddbd1
 def _tokenizer_dir(blend_path) -> Optional[Path]:
-    meta = Path(blend_path).parent / "metadata.json"
-    if not meta.is_file(): return None
-    try: tok = json.loads(meta.read_text()).get("tokenizer")
-    except (json.JSONDecodeError, AttributeError): return None
-    cands = [tok.get(k) for k in ("path", "model", "name")] if isinstance(tok, dict) else [tok]
-    for c in cands:
+    tok = data_tokenizer(blend_path) or {}
+    for c in (tok.get(k) for k in ("path", "model", "name")):
         if isinstance(c, str) and (Path(c) / "tokenizer.json").is_file(): return Path(c)
     return None
 
@@ -326,11 +521,12 @@ def export_hf_checkpoint(model, out_dir, blend_path=None, say=print) -> Optional
         say("[yellow]Hugging Face export skipped: nemotron_nb.hf is not built in this version[/]"); return None
     out_dir = Path(out_dir); tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists(): shutil.rmtree(tmp)
-    save_hf_checkpoint(model, tmp)
     tok = _tokenizer_dir(blend_path) if blend_path else None
-    if tok is not None:
-        for f in tok.iterdir():
+    try:
+        save_hf_checkpoint(model, tmp)
+        for f in (tok.iterdir() if tok is not None else ()):
             if f.is_file() and f.suffix == ".json" and f.name != "config.json": shutil.copy2(f, tmp / f.name)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # a full disk leaves no half export
     if out_dir.exists(): shutil.rmtree(out_dir)
     tmp.rename(out_dir)
     say(f"Hugging Face checkpoint: {out_dir}" + (f" (tokenizer from {tok})" if tok else ""))
@@ -351,7 +547,7 @@ def write_small_blend(out_dir, num_docs: int = 60, tokenizer=None) -> Path:
     blend = {"train": ["1.0", str(out_dir / "train_a"), "1.0", str(out_dir / "train_b")],
              "valid": ["1.0", str(out_dir / "valid")], "test": ["1.0", str(out_dir / "test")]}
     _write_atomic(out_dir / "blend.json", json.dumps(blend, indent=2))
-    _write_atomic(out_dir / "metadata.json", json.dumps({"tokenizer": {"path": tok.path, "vocab_size": tok.vocab_size}}))
+    _write_atomic(out_dir / "metadata.json", json.dumps({"tokenizer": tok.describe()}))
     return out_dir / "blend.json"
 
 # %% ../nbs/22_train.ipynb #28c38e79
@@ -378,7 +574,7 @@ def _wandb_run(cfg: PretrainConfig, run_dir: Path, name: str):
     try: import wandb
     except ImportError: raise ConfigError("logger.wandb_project is set but wandb is not installed (pip install wandb)") from None
     return wandb.init(project=project, entity=cfg.logger.wandb_entity or os.environ.get("WANDB_ENTITY"), name=name, dir=str(run_dir),
-                      config=to_dict(cfg), job_type="pretrain", tags=["pretrain"])
+                      config=redact(to_dict(cfg)), job_type="pretrain", tags=["pretrain"])
 
 def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
     try: from nemotron_nb.artifacts import register_artifact
@@ -402,8 +598,15 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
         run_megatron(cfg, blend_path, run_name=run_name); return 0
     console = _console(); say = console.print
     run_dir = Path(cfg.checkpoint.save or f"output/{run_name}")
+    start = plan_start(cfg, blend_path, run_dir, say)  # refusals come before W&B or the run folder is touched
     wb = _wandb_run(cfg, run_dir, run_name)
-    res = train(cfg, blend_path, run_dir=run_dir, wandb_run=wb, eod=_eod(blend_path))
+    try: res = train(cfg, blend_path, run_dir=run_dir, wandb_run=wb, eod=_eod(blend_path), start=start)
+    except (TrainingError, ConfigError, OSError) as e:
+        if wb is not None: wb.finish(exit_code=2 if isinstance(e, ConfigError) else 1)
+        if isinstance(e, ConfigError): raise
+        if isinstance(e, OSError) and e.errno != errno.ENOSPC: raise
+        if isinstance(e, OSError): e = f"no space left on device writing {e.filename}: the run stopped; its newest checkpoint is {_newest(run_dir)}"
+        print(f"error: {e}", file=sys.stderr); return 1
     art = _register_model(cfg, res, model, data_art, say)
     if wb is not None: wb.finish()
     v = res.valid_losses
@@ -417,8 +620,6 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
 
 def _eod(blend_path) -> int:
     "The end-of-document id recorded by data prep (default 2, the shipped tokenizer's `</s>`)."
-    meta = Path(blend_path).parent / "metadata.json"
-    try:
-        tok = json.loads(meta.read_text()).get("tokenizer") if meta.is_file() else None
-        return int(tok.get("eos_id", 2)) if isinstance(tok, dict) and tok.get("eos_id") is not None else 2
-    except (json.JSONDecodeError, AttributeError, ValueError, TypeError): return 2
+    eos = (data_tokenizer(blend_path) or {}).get("eos_id")
+    try: return 2 if eos is None else int(eos)
+    except (ValueError, TypeError): return 2

@@ -1,7 +1,7 @@
 """`nemotron {nano3,super3} pretrain -c tiny` as a user runs it: real tiny data prep, real training, kill -9 and resume,
 the model artifact and its lineage, the Hugging Face export. One shared folder: data prep once per model, one
 uninterrupted nano3 run that several tests read."""
-import json, os, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 import torch
@@ -151,3 +151,185 @@ def test_wandb_offline_end_to_end(work):
     art = resolve_artifact("nano3-wandb:latest", registry=work / "output/artifacts")
     assert art.wandb["mode"] == "offline" and art.wandb["project"] == "nemotron-nb-test"
     assert art.inputs == ["nano3-pretrain-data-tiny:v0"]
+
+
+# ---- faults: a diverged loss, a changed config on resume, broken checkpoints, a full disk, bad paths and vocabularies.
+# Each test continues a copy of the shared 24-iteration run (checkpoints at 16 and 24) by a few iterations.
+
+def _copy_run(src, work, name):
+    "A copy of a finished run folder under output/checkpoints/`name` without its Hugging Face export; returns (save, folder)."
+    save = f"output/checkpoints/{name}"
+    shutil.copytree(src, work / save, ignore=shutil.ignore_patterns("hf"))
+    return save, work / save
+
+def _files(folder, pattern="*"):
+    "Every file under `folder` matching `pattern` (relative name -> bytes)."
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob(pattern)) if p.is_file()}
+
+def _checkpoint_files(folder):
+    return {k: v for k, v in _files(folder).items() if k.startswith("iter_") or k == "latest_checkpointed_iteration.txt"}
+
+def _run(work, *args, **kw):
+    return subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=900, **kw)
+
+def _artifacts(work):
+    from nemotron_nb.artifacts import list_artifacts
+    return list_artifacts(work / "output/artifacts")
+
+def _all_finite(ckpt):
+    for name in ("model.pt", "optimizer.pt"):
+        obj = torch.load(ckpt / name)
+        tensors = list(obj.values()) if name == "model.pt" else [v for s in obj["state"].values() for v in s.values()]
+        assert all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()), f"{ckpt / name} holds values that are not finite"
+
+def test_diverged_run_stops_without_publishing(nano3_run, work):
+    "optimizer.lr=1.0e+6 from iteration 24: one line, exit 1, the good checkpoints byte-identical, no HF export, no artifact."
+    save, run_dir = _copy_run(nano3_run[0], work, "nano3-diverged")
+    kept = _checkpoint_files(run_dir)
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1.0e+6"))
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: iteration 26: the LM loss is nan; training stopped before applying it, so no checkpoint, Hugging Face "
+                        f"export or model artifact holds it (newest checkpoint: {save}/iter_0000024); lower optimizer.lr, or set "
+                        f"train.skip_nonfinite_steps=N to skip up to N such iterations in a row\n")
+    assert f"note: resuming {save}/iter_0000024 with train.train_iters 24 → 28, optimizer.lr 0.003 → 1000000.0" in r.stdout
+    assert _checkpoint_files(run_dir) == kept and sorted(kept)[0].startswith("iter_0000016/")
+    for ckpt in run_dir.glob("iter_*"): _all_finite(ckpt)
+    assert not (run_dir / "hf").exists() and "nano3-diverged" not in _artifacts(work)
+    # allowed to skip 2 iterations in a row: 26 and 27 are skipped (logged, not applied), 28 stops
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1.0e+6", "train.skip_nonfinite_steps=2"))
+    assert r.returncode == 1 and r.stderr.startswith("error: iteration 28: the LM loss is nan (3 such iterations in a row, "
+                                                     "train.skip_nonfinite_steps=2); training stopped before applying it"), r.stderr
+    assert [(x["iteration"], x.get("nonfinite")) for x in _records(run_dir)][-4:] == [(25, None), (26, "LM loss"), (27, "LM loss"), (28, "LM loss")]
+    assert _checkpoint_files(run_dir) == kept and not (run_dir / "hf").exists() and "nano3-diverged" not in _artifacts(work)
+
+def test_skipped_step_is_not_applied_and_the_run_continues(tmp_path):
+    "In process: a NaN LM loss at step 3 of 6 with train.skip_nonfinite_steps=1: skipped, and AdamW stepped 5 times."
+    import dataclasses
+    from nemotron_nb.config import load_config
+    from nemotron_nb.model import build_model
+    from nemotron_nb.train import train, write_small_blend, TrainingError
+    blend = write_small_blend(tmp_path / "data", num_docs=30)
+    over = ["train.train_iters=6", "train.global_batch_size=4", "train.micro_batch_size=2", "train.seq_length=64", "train.eval_iters=0",
+            "checkpoint.save_interval=3", "scheduler.lr_warmup_iters=2"]
+    def poisoned(cfg):  # the first micro-batch of step 3 (training forward calls 5 and 6) returns a NaN loss
+        torch.manual_seed(cfg.train.seed); model = build_model(cfg.model); calls = []
+        def hook(mod, args, out):
+            if mod.training: calls.append(1)
+            if mod.training and len(calls) == 5: return dataclasses.replace(out, lm_loss=out.lm_loss * float("nan"), loss=out.loss * float("nan"))
+        model.register_forward_hook(hook)
+        return model
+    cfg = load_config("nano3", "tiny", over + ["train.skip_nonfinite_steps=1"])
+    res = train(cfg, blend, run_dir=tmp_path / "skip", model=poisoned(cfg), export_hf=False, log=lambda *a: None)
+    assert res.iteration == 6 and res.checkpoint == tmp_path / "skip" / "iter_0000006"
+    assert [(r["iteration"], r.get("nonfinite"), r["lm_loss"] is None) for r in _records(tmp_path / "skip")] == \
+        [(1, None, False), (2, None, False), (3, "LM loss", True), (4, None, False), (5, None, False), (6, None, False)]
+    opt = torch.load(res.checkpoint / "optimizer.pt")
+    assert {s["step"].item() for s in opt["state"].values()} == {5.0}
+    _all_finite(res.checkpoint)
+    cfg0 = load_config("nano3", "tiny", over)
+    with pytest.raises(TrainingError, match=r"^iteration 3: the LM loss is nan; training stopped before applying it"):
+        train(cfg0, blend, run_dir=tmp_path / "stop", model=poisoned(cfg0), export_hf=False, log=lambda *a: None)
+    assert sorted(p.name for p in (tmp_path / "stop").glob("iter_*")) == []
+
+def test_resume_refuses_a_changed_model_unless_allowed(nano3_run, work):
+    save, run_dir = _copy_run(nano3_run[0], work, "nano3-topk")
+    before = _files(run_dir)
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=25", "checkpoint.export_hf=false", "model.moe_router_topk=4"))
+    assert r.returncode == 2, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: cannot resume {save}/iter_0000024: this run changes model.moe_router_topk 2 → 4; set "
+                        f"checkpoint.allow_config_change=true if you mean it, or choose a new checkpoint.save folder\n")
+    assert _files(run_dir) == before  # nothing written, not even the data cache or config.yaml
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=25", "checkpoint.export_hf=false", "model.moe_router_topk=4",
+                         "checkpoint.allow_config_change=true"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (f"note: resuming {save}/iter_0000024 with model.moe_router_topk 2 → 4, train.train_iters 24 → 25 "
+            "(checkpoint.allow_config_change=true)") in r.stdout
+    assert torch.load(run_dir / "iter_0000025" / "state.pt", weights_only=False)["run"]["config"]["model"]["moe_router_topk"] == 4
+    assert "moe_router_topk: 4" in (run_dir / "iter_0000025" / "config.yaml").read_text()
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=26", "checkpoint.export_hf=false", "model.moe_router_topk=4", "optimizer.lr=0.002"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert f"note: resuming {save}/iter_0000025 with train.train_iters 25 → 26, optimizer.lr 0.003 → 0.002\n" in r.stdout
+    assert f"resumed from {save}/iter_0000025 at iteration 25" in r.stdout
+
+def test_all_checkpoints_corrupt_stops_unless_start_over(nano3_run, work):
+    ref_dir = nano3_run[0]
+    save, run_dir = _copy_run(ref_dir, work, "nano3-corrupt")
+    for ckpt in run_dir.glob("iter_*"):
+        with open(ckpt / "model.pt", "r+b") as f: f.seek(300); b = f.read(1); f.seek(300); f.write(bytes([b[0] ^ 0xFF]))  # bit rot
+    before = _files(run_dir)
+    r = _run(work, *_cmd("nano3", save, "checkpoint.export_hf=false"))
+    assert r.returncode == 2, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: checkpoint.save={save}: none of its checkpoints is intact (iter_0000016: model.pt fails its checksum; "
+                        f"iter_0000024: model.pt fails its checksum); nothing was changed: set checkpoint.start_over=true to move "
+                        f"them and metrics.jsonl aside and train from iteration 0\n")
+    assert _files(run_dir) == before
+    r = _run(work, *_cmd("nano3", save, "checkpoint.export_hf=false", "checkpoint.start_over=true"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    [old] = run_dir.glob("discarded_*")
+    assert f"starting over from iteration 0: the unusable checkpoints and the old metrics are now in {save}/{old.name}" in r.stdout
+    assert _files(old) == {k: v for k, v in before.items() if k.startswith("iter_") or k in ("metrics.jsonl", "latest_checkpointed_iteration.txt")}
+    strip = lambda rs: [{k: v for k, v in x.items() if k not in TIMING} for x in rs]
+    ref = [json.loads(l) for l in (ref_dir / "metrics.jsonl").read_text().splitlines()]
+    got = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert strip(got) == strip(ref)  # a fresh run's records, once each: none of the old ones mixed in
+
+# `nemotron` with a full disk injected in process: torch.save of optimizer.pt, or the Hugging Face export, writes a few
+# bytes and fails with ENOSPC, as a full disk does.
+DISK_FULL = """import errno, sys, torch
+import nemotron_nb.hf as hf
+def full(path):
+    open(path, 'wb').write(b'partial'); raise OSError(errno.ENOSPC, 'No space left on device', str(path))
+real_save = torch.save
+def save(obj, f, *a, **k):
+    return full(f) if str(f).endswith('optimizer.pt') else real_save(obj, f, *a, **k)
+def save_hf(model, out_dir, *a, **k):
+    out_dir.mkdir(parents=True, exist_ok=True); full(out_dir / 'model.safetensors')
+if sys.argv[1] == 'checkpoint': torch.save = save
+else: hf.save_hf_checkpoint = save_hf
+from nemotron_nb.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+def test_disk_full_at_save_one_line_previous_checkpoint_kept(nano3_run, work):
+    save, run_dir = _copy_run(nano3_run[0], work, "nano3-diskfull")
+    kept = _checkpoint_files(run_dir)
+    args = _cmd("nano3", save, "train.train_iters=25")[1:]
+    r = _run(work, sys.executable, "-c", DISK_FULL, "checkpoint", *args, "checkpoint.export_hf=false")
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: iteration 25: cannot write checkpoint {save}/iter_0000025: no space left on device; no partial "
+                        f"checkpoint is left and the newest is still {save}/iter_0000024: free space (or set checkpoint.save to "
+                        f"another folder) and run again to resume from it\n")
+    assert _checkpoint_files(run_dir) == kept
+    assert not list(run_dir.glob(".tmp*")) and not (run_dir / "iter_0000025").exists()
+    assert "nano3-diskfull" not in _artifacts(work)
+    # the disk fills up during the Hugging Face export at the end: no half export, no artifact; the checkpoint of 25 is whole
+    r = _run(work, sys.executable, "-c", DISK_FULL, "hf", *args)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: no space left on device writing {save}/hf.tmp/model.safetensors: the run stopped; its newest "
+                        f"checkpoint is {save}/iter_0000025\n")
+    assert not (run_dir / "hf.tmp").exists() and not (run_dir / "hf").exists() and "nano3-diskfull" not in _artifacts(work)
+    # with space again, the same command finishes the run: it exports and registers the model of iteration 25
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=25"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (run_dir / "hf" / "config.json").is_file() and _artifacts(work)["nano3-diskfull"] == [0]
+
+def test_vocab_smaller_than_the_tokenizers_is_refused(work):
+    from nemotron_nb.artifacts import resolve_artifact
+    meta = Path(resolve_artifact("nano3-pretrain-data-tiny:latest", registry=work / "output/artifacts").path) / "metadata.json"
+    tok = json.loads(meta.read_text())["tokenizer"]
+    r = _run(work, *_cmd("nano3", "output/checkpoints/nano3-small-vocab", "model.vocab_size=4096"))
+    assert r.returncode == 2, r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.stderr == (f"error: model.vocab_size=4096 is smaller than the vocabulary of the data's tokenizer {tok['model']} "
+                        f"(8192 tokens, in {meta}): set model.vocab_size=8192 or more\n")
+    assert not (work / "output/checkpoints/nano3-small-vocab").exists()
+
+@pytest.mark.parametrize("save,message", [
+    ("a-file", "error: checkpoint.save=a-file: a-file is a file, not a folder; choose a folder for the checkpoints\n"),
+    ("a-file/run", "error: checkpoint.save=a-file/run: a-file is a file, not a folder, so nothing can be created under it; "
+                   "choose a folder for the checkpoints\n"),
+])
+def test_run_folder_that_is_a_file_is_refused(work, save, message):
+    (work / "a-file").write_text("keep me\n")
+    r = _run(work, *_cmd("nano3", save))
+    assert (r.returncode, r.stderr) == (2, message), r.stdout[-3000:]
+    assert (work / "a-file").read_text() == "keep me\n"
