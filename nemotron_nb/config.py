@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #f1101e33
 from __future__ import annotations
-import dataclasses, difflib, importlib.resources, math, os, re, types, typing
+import dataclasses, difflib, importlib.resources, math, os, re, sys, types, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -527,6 +527,7 @@ def _validate_train(cfg):
     _at_least("checkpoint.save_interval", cfg.checkpoint.save_interval, 1, " (or null: save at the end only)")
     for k, v in (("train.eval_iters", t.eval_iters), ("scheduler.lr_warmup_iters", s.lr_warmup_iters), ("data.num_workers", cfg.data.num_workers)):
         _at_least(k, v, 0)
+    _at_least("train.skip_nonfinite_steps", t.skip_nonfinite_steps, 0, " (0: stop at the first non-finite loss)")
     for k in ("lr_decay_iters", "lr_wsd_decay_iters"): _at_least(f"scheduler.{k}", getattr(s, k), 1, " (or null)")
     cp = cfg.model.context_parallel_size
     if cp > 1 and t.seq_length % (2 * cp):
@@ -568,7 +569,17 @@ def validate(cfg):
         raise ConfigError(f"model.mamba_time_step_min={cfg.model.mamba_time_step_min!r}: Megatron-Core's Mamba mixer has no "
                           f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local")
     _validate_train(cfg)
+    if cfg.backend == "megatron": _warn_local_only(cfg)
     return cfg
+
+def _warn_local_only(cfg):
+    "Say so when a switch of the local trainer is set on a Megatron-Bridge config, where it would do nothing."
+    local_only = {"train.skip_nonfinite_steps": cfg.train.skip_nonfinite_steps != 0,
+                  "checkpoint.allow_config_change": cfg.checkpoint.allow_config_change,
+                  "checkpoint.start_over": cfg.checkpoint.start_over}
+    for key in (k for k, on in local_only.items() if on):
+        print(f"warning: {key} applies to backend=local only; Megatron-Bridge stops at a non-finite loss itself "
+              f"(check_for_nan_in_loss_and_grad) and resumes from its own checkpoints", file=sys.stderr)
 
 # %% ../nbs/00_config.ipynb #f49dba62
 def to_dict(cfg) -> dict:
