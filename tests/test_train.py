@@ -183,10 +183,10 @@ def _all_finite(ckpt):
         assert all(torch.isfinite(t).all() for t in tensors if t.is_floating_point()), f"{ckpt / name} holds values that are not finite"
 
 def test_diverged_run_stops_without_publishing(nano3_run, work):
-    "optimizer.lr=1.0e+6 from iteration 24: one line, exit 1, the good checkpoints byte-identical, no HF export, no artifact."
+    "optimizer.lr=1e6 from iteration 24: one line, exit 1, the good checkpoints byte-identical, no HF export, no artifact."
     save, run_dir = _copy_run(nano3_run[0], work, "nano3-diverged")
     kept = _checkpoint_files(run_dir)
-    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1.0e+6"))
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1e6"))
     assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
     assert r.stderr == (f"error: iteration 26: the LM loss is nan; training stopped before applying it, so no checkpoint, Hugging Face "
                         f"export or model artifact holds it (newest checkpoint: {save}/iter_0000024); lower optimizer.lr, or set "
@@ -196,7 +196,7 @@ def test_diverged_run_stops_without_publishing(nano3_run, work):
     for ckpt in run_dir.glob("iter_*"): _all_finite(ckpt)
     assert not (run_dir / "hf").exists() and "nano3-diverged" not in _artifacts(work)
     # allowed to skip 2 iterations in a row: 26 and 27 are skipped (logged, not applied), 28 stops
-    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1.0e+6", "train.skip_nonfinite_steps=2"))
+    r = _run(work, *_cmd("nano3", save, "train.train_iters=28", "optimizer.lr=1e6", "train.skip_nonfinite_steps=2"))
     assert r.returncode == 1 and r.stderr.startswith("error: iteration 28: the LM loss is nan (3 such iterations in a row, "
                                                      "train.skip_nonfinite_steps=2); training stopped before applying it"), r.stderr
     assert [(x["iteration"], x.get("nonfinite")) for x in _records(run_dir)][-4:] == [(25, None), (26, "LM loss"), (27, "LM loss"), (28, "LM loss")]
