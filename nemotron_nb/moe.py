@@ -92,13 +92,14 @@ def grouped_matmul_loop(x, weight, counts):
     parts = [xe @ weight[e].T for e, xe in enumerate(x.split(counts.tolist())) if len(xe)]
     return torch.cat(parts) if parts else x.new_zeros(0, weight.shape[1])
 
-# %% ../nbs/04_moe.ipynb #796c37a3
+# %% ../nbs/04_moe.ipynb #d724e4d7
 def grouped_mm_fits(x, weight) -> bool:
-    "Whether `F.grouped_mm` takes `x` (n, d) and `weight` (E, out, d): same dtype, CPU or CUDA bf16, 16-byte rows."
-    return (hasattr(F, "grouped_mm") and x.dtype == weight.dtype
+    "Whether `F.grouped_mm` takes `x` (n, d) and `weight` (E, out, d): CPU or CUDA bf16, no float64, 16-byte rows."
+    return (hasattr(F, "grouped_mm") and x.dtype == weight.dtype and x.dtype != torch.float64
             and (x.device.type == "cpu" or x.is_cuda and x.dtype == torch.bfloat16)
             and x.shape[-1] * x.element_size() % 16 == 0)
 
+# %% ../nbs/04_moe.ipynb #1a8d6600
 def grouped_matmul(x, weight, counts):
     "`grouped_matmul_loop`'s result, by `F.grouped_mm` where it fits: (n, out)."
     if not grouped_mm_fits(x, weight): return grouped_matmul_loop(x, weight, counts)
@@ -122,7 +123,7 @@ class Experts(nn.Module):
         ys = grouped_matmul(h, self.down_proj, counts)                        # (T·k, d)
         return ys[order.argsort()].view(T, k, -1).sum(1)                      # back to token order, sum over k
 
-# %% ../nbs/04_moe.ipynb #9ce21fb4
+# %% ../nbs/04_moe.ipynb #059835cf
 class MoE(nn.Module):
     "Routed relu² experts (optionally in a latent space) plus a shared expert."
     def __init__(self, cfg: ModelConfig):
@@ -137,13 +138,15 @@ class MoE(nn.Module):
         self.fc2_latent_proj = nn.Linear(lat, h, bias=False) if lat else nn.Identity()
         self.aux_loss = torch.zeros(())
 
-    def forward(self, x):
-        "x (b, L, h) -> (b, L, h)."
-        b, L, h = x.shape
-        flat = x.reshape(-1, h)                                               # (T, h)
-        logits, idx, w = self.gate(flat)
-        y = self.fc2_latent_proj(self.experts(self.fc1_latent_proj(flat), idx, w))
-        if self.shared_experts is not None: y = y + self.shared_experts(flat)
-        aux = self.training and self.aux_coeff
-        self.aux_loss = seq_aux_loss(logits.view(b, L, -1), self.k, self.aux_coeff) if aux else logits.new_zeros(())
-        return y.view(b, L, h)
+# %% ../nbs/04_moe.ipynb #5b0511fa
+@patch
+def forward(self: MoE, x):
+    "x (b, L, h) -> (b, L, h)."
+    b, L, h = x.shape
+    flat = x.reshape(-1, h)                                               # (T, h)
+    logits, idx, w = self.gate(flat)
+    y = self.fc2_latent_proj(self.experts(self.fc1_latent_proj(flat), idx, w))
+    if self.shared_experts is not None: y = y + self.shared_experts(flat)
+    aux = self.training and self.aux_coeff
+    self.aux_loss = seq_aux_loss(logits.view(b, L, -1), self.k, self.aux_coeff) if aux else logits.new_zeros(())
+    return y.view(b, L, h)
