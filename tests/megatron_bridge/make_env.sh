@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ENV="${MBRIDGE_VENV:-.venv-mbridge}"
-STAMP="$ENV/.ready-v1"
+STAMP="$ENV/.ready-v2"
 if [ -f "$STAMP" ]; then echo "$ENV"; exit 0; fi
 PY="${PYTHON:-python3}"
 rm -rf "$ENV"
@@ -17,7 +17,7 @@ PIP=("$ENV/bin/python" -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" "torch==2.13.0" >&2                              # the local CPU wheel first, pinned
 "${PIP[@]}" "megatron-core==0.16.1" "transformers<5" "huggingface-hub<1" "datasets<4" "omegaconf>=2.4" \
   pyyaml rich six regex tqdm einops triton matplotlib ipython tensorboard megatron-energon nvidia-resiliency-ext \
-  typing-extensions numpy tokenizers safetensors "antlr4-python3-runtime==4.9.3" >&2
+  typing-extensions numpy tokenizers safetensors "fastcore>=1.12.3,<1.13" "antlr4-python3-runtime==4.9.3" >&2
 "${PIP[@]}" --no-deps "hydra-core==1.3.2" "megatron-bridge==0.3.1" >&2  # hydra wants omegaconf<2.4; ours needs 2.4
 "${PIP[@]}" --no-deps -e . >&2                                 # nemotron_nb itself
 site=$("$ENV/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
