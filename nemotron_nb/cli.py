@@ -6,7 +6,8 @@
 from __future__ import annotations
 import difflib, importlib, shlex, sys
 from dataclasses import dataclass, field
-from .config import (ConfigError, MODELS, available_configs, load_config, to_yaml, _did_you_mean)
+from .config import ConfigError, MODELS, to_yaml, _did_you_mean
+from .recipe import available_configs, load_config
 
 # %% auto #0
 __all__ = ['STAGES', 'OPTIONS', 'NOT_BUILT', 'Stage', 'UsageError', 'Args', 'parse_args', 'help_text', 'resolve_stage',

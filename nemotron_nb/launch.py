@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
-from .config import (ConfigError, is_secret, load_config, parse_overrides, redact, to_dict, to_yaml,
-                                _did_you_mean)
+from .config import ConfigError, is_secret, redact, to_dict, to_yaml, _did_you_mean
+from .recipe import load_config, parse_overrides
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 

@@ -6,7 +6,8 @@
 from __future__ import annotations
 import contextlib, io, re
 from dataclasses import dataclass, field
-from .config import (ConfigError, MODELS, available_configs, load_config, to_yaml, to_dict, model_preset)
+from .config import ConfigError, MODELS, to_yaml, to_dict, model_preset
+from .recipe import available_configs, load_config
 from .cli import command_line, main as cli_main, STAGES
 from .estimate import summarize, GPU_PEAK_BF16
 
