@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-from .config import ConfigError, _did_you_mean
+from .config import ConfigError, did_you_mean
+from .blend import atomic_write
 
 # %% auto #0
 __all__ = ['NAME_RE', 'DEFAULT_REGISTRY', 'LOGGED_FILES', 'Artifact', 'registry_root', 'list_artifacts', 'resolve_artifact',
@@ -40,9 +41,7 @@ def registry_root(registry=None) -> Path:
     "The local registry folder: `registry`, else `$NEMOTRON_ARTIFACTS`, else `./output/artifacts`."
     return Path(registry or os.environ.get("NEMOTRON_ARTIFACTS") or DEFAULT_REGISTRY).expanduser().absolute()
 
-def _write_atomic(path: Path, text: str):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text); os.replace(tmp, path)
+
 
 # %% ../nbs/12a_artifacts.ipynb #51efca94
 def list_artifacts(registry=None) -> dict[str, list[int]]:
@@ -67,7 +66,7 @@ def resolve_artifact(ref: str, registry=None) -> Artifact:
     root, (name, tag) = registry_root(registry), _parse_ref(ref)
     have = list_artifacts(root)
     if name not in have:
-        raise ConfigError(f"artifact {name!r} not found{_did_you_mean(name, have)}: {_describe_registry(root, have)}")
+        raise ConfigError(f"artifact {name!r} not found{did_you_mean(name, have)}: {_describe_registry(root, have)}")
     if re.fullmatch(r"v\d+", tag): vdir = root / name / tag
     else:
         pointer = root / name / tag
@@ -133,6 +132,6 @@ def register_artifact(name: str, type: str, path, metadata: dict, inputs=(), ali
                    metadata=json.loads(json.dumps(metadata, default=str)), inputs=[_pin(str(i), root) for i in inputs],
                    created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), aliases=list(aliases))
     art.wandb = log_to_wandb(art) if wandb_configured() else None
-    _write_atomic(root / name / f"v{version}" / "manifest.json", json.dumps(asdict(art), indent=2) + "\n")
-    for a in aliases: _write_atomic(root / name / a, f"v{version}\n")
+    atomic_write(root / name / f"v{version}" / "manifest.json", json.dumps(asdict(art), indent=2) + "\n")
+    for a in aliases: atomic_write(root / name / a, f"v{version}\n")
     return art

@@ -4,20 +4,20 @@
 
 # %% ../nbs/00_config.ipynb #f1101e33
 from __future__ import annotations
-import dataclasses, difflib, importlib.resources, math, os, re, sys, types, typing
+import dataclasses, difflib, importlib.resources, re, types, typing
 from dataclasses import dataclass, field, fields, asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from omegaconf import OmegaConf, DictConfig
 
 # %% auto #0
-__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'SECRET_WORDS', 'TOKEN_PATTERNS', 'PACKAGE_DIR', 'MODELS', 'KINDS',
-           'YAML12_FLOAT', 'ModelConfig', 'model_preset', 'ConfigError', 'is_secret_name', 'looks_like_token',
-           'is_secret', 'redact', 'shown', 'RunConfig', 'DataConfig', 'TrainingConfig', 'OptimizerConfig',
-           'SchedulerConfig', 'CheckpointConfig', 'LoggerConfig', 'PretrainConfig', 'TokenizerConfig', 'DataPrepConfig',
-           'all_keys', 'check_keys', 'YamlLoader', 'YamlDumper', 'yaml_load', 'to_dict', 'to_yaml']
+__all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'SECRET_WORDS', 'TOKEN_PATTERNS', 'DECAY_STYLES',
+           'WSD_DECAY_STYLES', 'PACKAGE_DIR', 'MODELS', 'KINDS', 'YAML12_FLOAT', 'ModelConfig', 'model_preset',
+           'ConfigError', 'did_you_mean', 'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'shown',
+           'RunConfig', 'DataConfig', 'TrainingConfig', 'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig',
+           'LoggerConfig', 'PretrainConfig', 'TokenizerConfig', 'DataPrepConfig', 'type_name', 'all_keys', 'check_keys',
+           'YamlLoader', 'YamlDumper', 'yaml_load', 'to_dict', 'to_yaml']
 
 # %% ../nbs/00_config.ipynb #14aa6f92
 @dataclass(kw_only=True)
@@ -102,15 +102,19 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
 def model_preset(name: str, **overrides) -> ModelConfig:
     "A copy of the preset `name` (see `MODEL_PRESETS`) with `overrides` applied."
     if name not in MODEL_PRESETS:
-        raise ConfigError(f"unknown model preset {name!r}{_did_you_mean(name, MODEL_PRESETS)}; "
+        raise ConfigError(f"unknown model preset {name!r}{did_you_mean(name, MODEL_PRESETS)}; "
                           f"available: {', '.join(MODEL_PRESETS)}")
     return dataclasses.replace(MODEL_PRESETS[name], **overrides)
 
 # %% ../nbs/00_config.ipynb #c37df7de
 class ConfigError(ValueError):
-    "A config file, key or value is wrong; the message says where and what would be right."
+    "A config file, key or value is wrong; the message says where and what would be right, `key` which dotted key."
+    def __init__(self, message: str = "", key: str | None = None):
+        super().__init__(message)
+        self.key = key  # the offending dotted key (`train.global_batch_size`); None where no single key is at fault
 
-def _did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: str, choices) -> str:
+    "` (did you mean 'x'?)` for the choice closest to `word` (case aside), or '' when none is close."
     by_lower = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.5)
     return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
@@ -160,6 +164,9 @@ def shown(key, value) -> str:
     return "'******'" if is_secret(str(key).rsplit(".", 1)[-1], value) else repr(value)
 
 # %% ../nbs/00_config.ipynb #943ee3f1
+DECAY_STYLES = ("cosine", "WSD", "constant", "linear")  # `scheduler.lr_decay_style` (the schedule, validate and the widget)
+WSD_DECAY_STYLES = ("linear", "cosine", "minus_sqrt", "exponential")  # `scheduler.lr_wsd_decay_style`
+
 @dataclass(kw_only=True)
 class RunConfig:
     "What the launcher needs: the input artifact and the resources (`env`, merged with the `env.toml` profile)."
@@ -198,8 +205,8 @@ class OptimizerConfig:
 
 @dataclass(kw_only=True)
 class SchedulerConfig:
-    lr_decay_style: str = "cosine"  # cosine | WSD | constant | linear
-    lr_wsd_decay_style: str = "linear"  # WSD decay shape: linear | cosine | minus_sqrt | exponential
+    lr_decay_style: str = "cosine"  # one of DECAY_STYLES
+    lr_wsd_decay_style: str = "linear"  # WSD decay shape: one of WSD_DECAY_STYLES
     lr_warmup_iters: int = 0
     lr_decay_iters: Optional[int] = None  # None: train_iters
     lr_wsd_decay_iters: Optional[int] = None  # None: 20% of lr_decay_iters
@@ -270,10 +277,11 @@ def _unwrap_optional(tp):
         return (inner[0] if len(inner) == 1 else Any), True
     return tp, False
 
-def _type_name(tp) -> str:
+def type_name(tp, names: dict | None = None) -> str:
+    "How an error names the type `tp` (`int`, `str or null`, `mapping`); `names` maps types to other words (TOML's `a whole number`)."
+    if isinstance(tp, tuple): return " or ".join(type_name(t, names) for t in tp)
     inner, opt = _unwrap_optional(tp)
-    name = getattr(inner, "__name__", str(inner))
-    if typing.get_origin(inner) is dict: name = "mapping"
+    name = (names or {}).get(inner) or ("mapping" if typing.get_origin(inner) is dict else getattr(inner, "__name__", str(inner)))
     return f"{name} or null" if opt else name
 
 _INT_TEXT = re.compile(r"[-+]?[0-9][0-9_]*")
@@ -293,22 +301,22 @@ def _check_value(key: str, value, tp):
     inner, optional = _unwrap_optional(tp)
     if value is None:
         if optional: return None
-        raise ConfigError(f"{key}: null is not allowed; expected {_type_name(tp)}")
+        raise ConfigError(f"{key}: null is not allowed; expected {type_name(tp)}", key=key)
     if isinstance(value, str) and "${" in value: return value  # an interpolation, checked once resolved
     if inner in (int, float) and not isinstance(value, bool):
         value = _as_number(value)
         if inner is float and isinstance(value, (int, float)): return float(value)
         if inner is int and isinstance(value, float):
-            if not value.is_integer(): raise ConfigError(f"{key}={shown(key, value)}: expected a whole number (int), got {shown(key, value)}")
+            if not value.is_integer(): raise ConfigError(f"{key}={shown(key, value)}: expected a whole number (int), got {shown(key, value)}", key=key)
             return int(value)
     ok = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
           float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str)}
     if inner in ok and not ok[inner](value):
         quote = "; quote it in YAML to keep it text" if inner is str and isinstance(value, (int, float)) else ""
-        raise ConfigError(f"{key}={shown(key, value)}: expected {_type_name(tp)}, got {type(value).__name__}{quote}")
+        raise ConfigError(f"{key}={shown(key, value)}: expected {type_name(tp)}, got {type(value).__name__}{quote}", key=key)
     if typing.get_origin(inner) is dict and not isinstance(value, dict):
-        raise ConfigError(f"{key}={shown(key, value)}: expected a mapping of keys to values")
+        raise ConfigError(f"{key}={shown(key, value)}: expected a mapping of keys to values", key=key)
     return value
 
 # %% ../nbs/00_config.ipynb #d5da959e
@@ -336,15 +344,15 @@ def check_keys(data: dict, schema, prefix: str = "", root=None, source: str = ""
     for key, value in data.items():
         full = f"{prefix}{key}"
         if key not in hints:
-            raise ConfigError(f"unknown key {full!r}{where}{_suggest(full, root)}")
+            raise ConfigError(f"unknown key {full!r}{where}{_suggest(full, root)}", key=full)
         tp = hints[key]
         if is_dataclass(tp):
             if not isinstance(value, dict):
-                raise ConfigError(f"{full}={shown(full, value)}{where}: expected a section with keys {', '.join(f.name for f in fields(tp))}")
+                raise ConfigError(f"{full}={shown(full, value)}{where}: expected a section with keys {', '.join(f.name for f in fields(tp))}", key=full)
             check_keys(value, tp, f"{full}.", root, source)
         else:
             try: _check_value(full, value, tp)
-            except ConfigError as e: raise ConfigError(f"{e}{where}") from None
+            except ConfigError as e: raise ConfigError(f"{e}{where}", key=e.key) from None
 
 # %% ../nbs/00_config.ipynb #67045984
 PACKAGE_DIR = Path(str(importlib.resources.files("nemotron_nb")))

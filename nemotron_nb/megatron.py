@@ -12,7 +12,8 @@ from .recipe import check_megatron_model
 from .pattern import parse_pattern
 from .schedule import schedule_from_config
 from .loader import read_blend
-from .blend import SPLITS
+from .blend import SPLITS, atomic_write
+from .data_prep import data_tokenizer
 
 # %% auto #0
 __all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'IMPLIED_WHEN_ABSENT', 'EXPECTED_NANO3_PROVIDER_DIFFERENCES',
@@ -33,13 +34,9 @@ NEMOTRON_H_CONSTANTS = dict(  # what every Nemotron-H / Nemotron 3 model sets (M
 
 def _tokenizer_model(blend_path: Optional[Path]) -> str:
     "The tokenizer recorded by data prep next to `blend.json` (metadata.json), else the Nemotron 3 tokenizer."
-    meta = Path(blend_path).parent / "metadata.json" if blend_path else None
-    if meta and meta.is_file():
-        try: tok = json.loads(meta.read_text()).get("tokenizer")
-        except (json.JSONDecodeError, AttributeError): tok = None
-        if isinstance(tok, dict): tok = tok.get("model") or tok.get("path") or tok.get("name")
-        if isinstance(tok, str) and tok: return tok
-    return NEMOTRON3_TOKENIZER
+    tok = (data_tokenizer(blend_path) if blend_path else None) or {}
+    name = tok.get("model") or tok.get("path") or tok.get("name")
+    return name if isinstance(name, str) and name else NEMOTRON3_TOKENIZER
 
 # %% ../nbs/21a_megatron.ipynb #d32e4b45
 def model_plan(cfg: PretrainConfig) -> dict[str, Any]:
@@ -178,10 +175,7 @@ def build_config_container(plan: dict, strict: bool = True):
 def save_container_yaml(container, path) -> Path:
     "Write `container` as Megatron-Bridge YAML to `path`, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    container.to_yaml(str(tmp))
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: container.to_yaml(str(tmp)))
 
 def run_megatron(cfg: PretrainConfig, blend_path, *, run_name: Optional[str] = None, strict: bool = True, dry_run: bool = False):
     "Translate `cfg`, save the YAML next to the run, and call Megatron-Bridge's `pretrain()` (unless `dry_run`)."

@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf, DictConfig
 from .config import (ConfigError, DataPrepConfig, PretrainConfig, ModelConfig, PACKAGE_DIR, MODELS, KINDS,
-                                model_preset, shown, check_keys, yaml_load, _did_you_mean, _check_value, _unwrap_optional)
+                                model_preset, shown, check_keys, yaml_load, did_you_mean, DECAY_STYLES, WSD_DECAY_STYLES,
+                                _check_value, _unwrap_optional)
 from .pattern import validate_model
 
 # %% auto #0
@@ -21,7 +22,7 @@ __all__ = ['SCHEMAS', 'recipe_dir', 'available_configs', 'find_config', 'load_ya
 # %% ../nbs/01b_recipes.ipynb #1c1b8a57
 def recipe_dir(model: str, kind: str = "pretrain") -> Path:
     "The folder of `model`'s Stage 0 configs of `kind` (`pretrain` or `data_prep`)."
-    if model not in MODELS: raise ConfigError(f"unknown model {model!r}{_did_you_mean(model, MODELS)}; available: {', '.join(MODELS)}")
+    if model not in MODELS: raise ConfigError(f"unknown model {model!r}{did_you_mean(model, MODELS)}; available: {', '.join(MODELS)}")
     if kind not in KINDS: raise ConfigError(f"unknown config kind {kind!r}; available: {', '.join(KINDS)}")
     d = PACKAGE_DIR / "recipes" / model / "stage0_pretrain" / "config"
     return d / "data_prep" if kind == "data_prep" else d
@@ -41,7 +42,7 @@ def find_config(name: str, model: str, kind: str = "pretrain") -> Path:
         p = recipe_dir(model, kind) / f"{name}{ext}"
         if p.is_file(): return p
     avail = available_configs(model, kind)
-    raise ConfigError(f"no {model} {kind.replace('_', ' ')} config named {name!r}{_did_you_mean(name, avail)}; "
+    raise ConfigError(f"no {model} {kind.replace('_', ' ')} config named {name!r}{did_you_mean(name, avail)}; "
                       f"available: {', '.join(avail)}")
 
 # %% ../nbs/01b_recipes.ipynb #9f3e2a61
@@ -99,7 +100,7 @@ def parse_overrides(overrides, schema=None) -> dict:
         if schema is not None and isinstance(parsed, (int, float, bool)) and _unwrap_optional(_key_type(schema, key))[0] is str:
             parsed = value
         try: OmegaConf.update(out, key, parsed, merge=True, force_add=True)
-        except Exception as e: raise ConfigError(f"override {key}={shown(key, value)}: {e}") from None
+        except Exception as e: raise ConfigError(f"override {key}={shown(key, value)}: {e}", key=key) from None
     return OmegaConf.to_container(out)
 
 # %% ../nbs/01b_recipes.ipynb #e43a8083
@@ -120,7 +121,7 @@ def _build(schema, data: dict, prefix: str = ""):
             kwargs[f.name] = (_build(hints[f.name], data[f.name], f"{key}.") if is_dataclass(hints[f.name])
                               else _check_value(key, data[f.name], hints[f.name]))
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"missing required key {key!r}")
+            raise ConfigError(f"missing required key {key!r}", key=key)
     return schema(**kwargs)
 
 def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
@@ -132,7 +133,7 @@ def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
     except Exception as e: raise ConfigError(f"{source or 'config'}: cannot resolve {e}") from None
     check_keys(resolved, schema, source=source)
     try: cfg = _build(schema, resolved)
-    except ConfigError as e: raise ConfigError(f"{e}{' in ' + source if source else ''}") from None
+    except ConfigError as e: raise ConfigError(f"{e}{' in ' + source if source else ''}", key=e.key) from None
     validate(cfg)
     return cfg
 
@@ -144,30 +145,30 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
     except ConfigError: raise
     merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), OmegaConf.create(parse_overrides(overrides, SCHEMAS[kind]))))
     try: check_keys(_expand_preset(merged), SCHEMAS[kind])
-    except ConfigError as e: raise ConfigError(f"{e} (from the command line)") from None
+    except ConfigError as e: raise ConfigError(f"{e} (from the command line)", key=e.key) from None
     return config_from_dict(merged, kind, source=str(path))
 
 # %% ../nbs/01b_recipes.ipynb #c02299bb
 def _choice(key, value, choices):
     if value not in choices:
-        raise ConfigError(f"{key}={shown(key, value)}: expected one of {', '.join(map(str, choices))}{_did_you_mean(value, choices)}")
+        raise ConfigError(f"{key}={shown(key, value)}: expected one of {', '.join(map(str, choices))}{did_you_mean(value, choices)}", key=key)
 
 def _at_least(key: str, value, low, hint: str = ""):
     "Refuse `value` below `low` (None passes: an optional key left unset)."
     if value is not None and not value >= low:
-        raise ConfigError(f"{key}={value!r}: must be at least {low}{hint}")
+        raise ConfigError(f"{key}={value!r}: must be at least {low}{hint}", key=key)
 
 def _validate_train(cfg):
     "Ranges of the optimizer, schedule, intervals and checkpoints: what AdamW, the schedule and the trainer would refuse."
     o, s, t = cfg.optimizer, cfg.scheduler, cfg.train
     for k in ("lr", "min_lr", "weight_decay", "clip_grad"):
         v = getattr(o, k)
-        if not (math.isfinite(v) and v >= 0): raise ConfigError(f"optimizer.{k}={v!r}: must be at least 0")
-    if o.min_lr > o.lr: raise ConfigError(f"optimizer.min_lr={o.min_lr!r} is above optimizer.lr={o.lr!r}; min_lr must be at most lr")
+        if not (math.isfinite(v) and v >= 0): raise ConfigError(f"optimizer.{k}={v!r}: must be at least 0", key=f"optimizer.{k}")
+    if o.min_lr > o.lr: raise ConfigError(f"optimizer.min_lr={o.min_lr!r} is above optimizer.lr={o.lr!r}; min_lr must be at most lr", key="optimizer.min_lr")
     for k in ("adam_beta1", "adam_beta2"):
         v = getattr(o, k)
-        if not 0 <= v < 1: raise ConfigError(f"optimizer.{k}={v!r}: must be in [0, 1)")
-    if not (math.isfinite(o.adam_eps) and o.adam_eps > 0): raise ConfigError(f"optimizer.adam_eps={o.adam_eps!r}: must be above 0")
+        if not 0 <= v < 1: raise ConfigError(f"optimizer.{k}={v!r}: must be in [0, 1)", key=f"optimizer.{k}")
+    if not (math.isfinite(o.adam_eps) and o.adam_eps > 0): raise ConfigError(f"optimizer.adam_eps={o.adam_eps!r}: must be above 0", key="optimizer.adam_eps")
     for k, v in (("train.eval_interval", t.eval_interval), ("logger.log_interval", cfg.logger.log_interval),
                  ("checkpoint.keep_last", cfg.checkpoint.keep_last)):
         _at_least(k, v, 1, " (train.eval_iters=0 turns evaluation off)" if k == "train.eval_interval" else "")
@@ -178,48 +179,50 @@ def _validate_train(cfg):
     for k in ("lr_decay_iters", "lr_wsd_decay_iters"): _at_least(f"scheduler.{k}", getattr(s, k), 1, " (or null)")
     cp = cfg.model.context_parallel_size
     if cp > 1 and t.seq_length % (2 * cp):
-        raise ConfigError(f"train.seq_length={t.seq_length} is not a multiple of 2 * model.context_parallel_size={2 * cp}")
+        raise ConfigError(f"train.seq_length={t.seq_length} is not a multiple of 2 * model.context_parallel_size={2 * cp}", key="model.context_parallel_size")
     decay = s.lr_decay_iters or t.train_iters
     if s.lr_decay_style != "constant" and s.lr_warmup_iters >= decay:
         raise ConfigError(f"scheduler.lr_warmup_iters={s.lr_warmup_iters} must be below the decay iterations "
                           f"(scheduler.lr_decay_iters={'null' if s.lr_decay_iters is None else s.lr_decay_iters}, train.train_iters={t.train_iters}): "
-                          f"lower the warmup or set scheduler.lr_decay_iters")
+                          f"lower the warmup or set scheduler.lr_decay_iters", key="scheduler.lr_warmup_iters")
     wsd = s.lr_wsd_decay_iters if s.lr_wsd_decay_iters is not None else max(1, round(0.2 * decay))  # `LRSchedule.wsd_iters`
     if s.lr_decay_style == "WSD" and not 0 < wsd <= decay:
-        raise ConfigError(f"scheduler.lr_wsd_decay_iters={s.lr_wsd_decay_iters}: must be between 1 and the decay iterations ({decay})")
+        raise ConfigError(f"scheduler.lr_wsd_decay_iters={s.lr_wsd_decay_iters}: must be between 1 and the decay iterations ({decay})", key="scheduler.lr_wsd_decay_iters")
 
 def check_megatron_model(model: ModelConfig):
     "Raise `ConfigError` for what Megatron's model provider refuses: a conv width other than 4, '|' without pipeline stages."
     if model.mamba_conv_kernel != 4:
-        raise ConfigError(f"model.mamba_conv_kernel={model.mamba_conv_kernel}: Megatron's Mamba mixer has a fixed convolution width of 4")
+        raise ConfigError(f"model.mamba_conv_kernel={model.mamba_conv_kernel}: Megatron's Mamba mixer has a fixed convolution width of 4", key="model.mamba_conv_kernel")
     if "|" in model.hybrid_layer_pattern and model.pipeline_model_parallel_size == 1:
-        raise ConfigError("model.hybrid_layer_pattern has '|' stage marks but pipeline_model_parallel_size=1")
+        raise ConfigError("model.hybrid_layer_pattern has '|' stage marks but pipeline_model_parallel_size=1",
+                          key="model.pipeline_model_parallel_size")
 
 def validate(cfg):
     "Raise `ConfigError` where a typed config is inconsistent."
     if isinstance(cfg, DataPrepConfig):
         for k in ("num_shards",):
-            if getattr(cfg, k) < 1: raise ConfigError(f"{k}={getattr(cfg, k)}: must be at least 1")
+            if getattr(cfg, k) < 1: raise ConfigError(f"{k}={getattr(cfg, k)}: must be at least 1", key=k)
         for k in ("valid_shards", "test_shards"):
-            if getattr(cfg, k) < 0: raise ConfigError(f"{k}={getattr(cfg, k)}: must be 0 or more")
-        if cfg.sample is not None and cfg.sample < 1: raise ConfigError(f"sample={cfg.sample}: must be at least 1 (or null)")
-        if cfg.num_workers is not None and cfg.num_workers < 1: raise ConfigError(f"num_workers={cfg.num_workers}: must be at least 1 (or null)")
+            if getattr(cfg, k) < 0: raise ConfigError(f"{k}={getattr(cfg, k)}: must be 0 or more", key=k)
+        if cfg.sample is not None and cfg.sample < 1: raise ConfigError(f"sample={cfg.sample}: must be at least 1 (or null)", key="sample")
+        if cfg.num_workers is not None and cfg.num_workers < 1: raise ConfigError(f"num_workers={cfg.num_workers}: must be at least 1 (or null)", key="num_workers")
         return cfg
     _choice("backend", cfg.backend, ("local", "megatron"))
-    _choice("scheduler.lr_decay_style", cfg.scheduler.lr_decay_style, ("cosine", "WSD", "constant", "linear"))
-    _choice("scheduler.lr_wsd_decay_style", cfg.scheduler.lr_wsd_decay_style, ("linear", "cosine", "minus_sqrt", "exponential"))
+    _choice("scheduler.lr_decay_style", cfg.scheduler.lr_decay_style, DECAY_STYLES)
+    _choice("scheduler.lr_wsd_decay_style", cfg.scheduler.lr_wsd_decay_style, WSD_DECAY_STYLES)
     _choice("train.device", cfg.train.device, ("auto", "cpu", "cuda"))
     _choice("train.precision", cfg.train.precision, ("bf16-mixed", "fp32"))
     t = cfg.train
     for k in ("train_iters", "global_batch_size", "micro_batch_size", "seq_length"):
-        if getattr(t, k) < 1: raise ConfigError(f"train.{k}={getattr(t, k)}: must be at least 1")
+        if getattr(t, k) < 1: raise ConfigError(f"train.{k}={getattr(t, k)}: must be at least 1", key=f"train.{k}")
     if t.global_batch_size % t.micro_batch_size:
-        raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size={t.micro_batch_size}")
+        raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size={t.micro_batch_size}",
+                          key="train.global_batch_size")
     validate_model(cfg.model)
     if cfg.backend == "megatron": check_megatron_model(cfg.model)
     if cfg.backend == "megatron" and cfg.model.mamba_time_step_min > 0:
         raise ConfigError(f"model.mamba_time_step_min={cfg.model.mamba_time_step_min!r}: Megatron-Core's Mamba mixer has no "
-                          f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local")
+                          f"clamp on the time step; set it to 0 for backend=megatron, or train with backend=local", key="model.mamba_time_step_min")
     _validate_train(cfg)
     if cfg.backend == "megatron": _warn_local_only(cfg)
     return cfg
