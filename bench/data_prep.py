@@ -46,7 +46,7 @@ RESULT = {"tokens": n, "seconds": time.perf_counter() - t, "cpu_s": cpu() - c}
 """,
 "ours": """
 import json, time, dataclasses
-from nemotron_nb.config import load_config
+from nemotron_nb.recipe import load_config
 from nemotron_nb.data_prep import run_data_prep
 Path(ARGS["out"] + "/blend.json").write_text(json.dumps({"datasets": [{"name": "corpus", "path": ARGS["corpus"] + "/*.jsonl"}]}))
 cfg = load_config("nano3", "tiny", [f"blend_path={ARGS['out']}/blend.json", f"output_dir={ARGS['out']}/data", "num_shards=8",

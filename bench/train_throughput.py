@@ -20,7 +20,7 @@ def main():
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     import torch, transformers
-    from nemotron_nb.config import load_config
+    from nemotron_nb.recipe import load_config
     from nemotron_nb.model import build_model
     from nemotron_nb.pattern import parse_pattern, flops_per_token
     from nemotron_nb.hf import to_hf

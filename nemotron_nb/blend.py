@@ -10,11 +10,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-from .config import ConfigError, _did_you_mean
+from .config import ConfigError, did_you_mean
 
 # %% auto #0
 __all__ = ['BLEND_KEYS', 'NAME_RE', 'SPLITS', 'BlendEntry', 'load_blend', 'Holdout', 'Piece', 'make_blend_json', 'temp_path',
-           'write_json_atomic']
+           'atomic_write', 'write_json_atomic']
 
 # %% ../nbs/12_blend.ipynb #40445db1
 BLEND_KEYS = ("name", "path", "weight", "subset", "split", "text_field")
@@ -36,7 +36,7 @@ def _entry(i: int, raw, source: str, text_field: str) -> BlendEntry:
     if not isinstance(raw, dict): raise ConfigError(f"{where}: expected an object with keys {', '.join(BLEND_KEYS)}, got {type(raw).__name__}")
     for key in raw:
         if key not in BLEND_KEYS and not str(key).startswith("_"):
-            raise ConfigError(f"{where}: unknown key {key!r}{_did_you_mean(key, BLEND_KEYS)}; allowed: {', '.join(BLEND_KEYS)}")
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, BLEND_KEYS)}; allowed: {', '.join(BLEND_KEYS)}")
     for key in ("name", "path"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"{where}: {key!r} is required (a non-empty string)")
@@ -134,8 +134,20 @@ def temp_path(path) -> Path:
     path = Path(path)
     return path.with_name(f"{path.name}.{os.getpid()}@{socket.gethostname()}.tmp")
 
-def write_json_atomic(path, obj):
-    "Write `obj` as indented JSON to `path` through a temporary file of this process and a rename."
+def atomic_write(path, data) -> Path:
+    "Write `data` (text, bytes, or a function that writes the path it is given) to `path` through `temp_path` and a rename."
     path = Path(path); tmp = temp_path(path)
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        if callable(data): data(tmp)
+        else:
+            with open(tmp, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+                f.write(data)
+        with open(tmp, "rb+") as f: os.fsync(f.fileno())  # on disk before the rename: a crash leaves the old file or the new one
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+    return path
+
+def write_json_atomic(path, obj):
+    "Write `obj` as indented JSON to `path` (`atomic_write`)."
+    return atomic_write(path, json.dumps(obj, indent=2) + "\n")

@@ -6,11 +6,12 @@
 from __future__ import annotations
 import difflib, importlib, shlex, sys
 from dataclasses import dataclass, field
-from .config import (ConfigError, MODELS, available_configs, load_config, to_yaml, _did_you_mean)
+from .config import ConfigError, MODELS, to_yaml, did_you_mean
+from .recipe import available_configs, load_config
 
 # %% auto #0
 __all__ = ['STAGES', 'OPTIONS', 'NOT_BUILT', 'Stage', 'UsageError', 'Args', 'parse_args', 'help_text', 'resolve_stage',
-           'stage_config', 'command_line', 'describe', 'dry_run_checks', 'main']
+           'stage_config', 'command_args', 'command_line', 'describe', 'dry_run_checks', 'main']
 
 # %% ../nbs/32_cli.ipynb #aa4644bb
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def parse_args(argv) -> Args:
         if tok.startswith("-") and len(tok) > 1:
             name, eq, inline = tok.partition("=")
             if name not in OPTIONS:
-                raise UsageError(f"unknown option {name!r}{_did_you_mean(name, [o for o in OPTIONS if o.startswith('--')])}")
+                raise UsageError(f"unknown option {name!r}{did_you_mean(name, [o for o in OPTIONS if o.startswith('--')])}")
             dest, takes = OPTIONS[name]
             if takes:
                 if eq: value = inline
@@ -121,11 +122,11 @@ def resolve_stage(words) -> tuple[str, Stage]:
     "The model and stage named by the command words."
     if not words: raise UsageError("missing model: expected one of " + ", ".join(MODELS))
     model, rest = words[0], tuple(words[1:])
-    if model not in MODELS: raise UsageError(f"unknown model {model!r}{_did_you_mean(model, MODELS)}; expected one of {', '.join(MODELS)}")
+    if model not in MODELS: raise UsageError(f"unknown model {model!r}{did_you_mean(model, MODELS)}; expected one of {', '.join(MODELS)}")
     for st in STAGES:
         if rest == st.words: return model, st
     known = [" ".join(s.words) for s in STAGES]
-    raise UsageError(f"unknown command {' '.join(rest) or '(none)'!r} for {model}{_did_you_mean(' '.join(rest), known)}; "
+    raise UsageError(f"unknown command {' '.join(rest) or '(none)'!r} for {model}{did_you_mean(' '.join(rest), known)}; "
                      f"expected one of: {', '.join(known)}")
 
 def stage_config(args: Args):
@@ -146,14 +147,18 @@ def stage_config(args: Args):
         config = phases[0]
     return model, st, load_config(model, config, overrides, kind=st.kind)
 
-def command_line(model: str, stage_words, config: str = "default", overrides=(), mode: str | None = None,
-                 profile: str | None = None, dry_run: bool = False) -> str:
-    "The `nemotron` command line for these choices (what the widget shows)."
-    parts = ["nemotron", model, *stage_words]
-    if config != "default": parts += ["-c", config]
-    if mode: parts += [f"--{mode}", profile]
-    if dry_run: parts.append("--dry-run")
-    return " ".join(shlex.quote(str(p)) for p in [*parts, *overrides])
+def command_args(model: str, stage_words, config: str = "default", overrides=(), mode: str | None = None,
+                 profile: str | None = None, dry_run: bool = False) -> list[str]:
+    "The arguments of `nemotron` for these choices (`mode`: `run` or `batch` with a `profile`), as `main` takes them."
+    args = [model, *stage_words]
+    if config != "default": args += ["-c", config]
+    if mode and profile: args += [f"--{mode}", profile]
+    if dry_run: args.append("--dry-run")
+    return [str(a) for a in [*args, *overrides]]
+
+def command_line(*args, **kwargs) -> str:
+    "The `nemotron` command line for these choices (what the widget shows): `command_args`, quoted for a shell."
+    return " ".join(shlex.quote(a) for a in ["nemotron", *command_args(*args, **kwargs)])
 
 # %% ../nbs/32_cli.ipynb #7e3de67f
 NOT_BUILT = 3

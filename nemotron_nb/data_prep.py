@@ -24,7 +24,7 @@ __all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHAR
            'ShardTask', 'check_output_folder', 'check_data_prep', 'Plan', 'make_plan', 'receipt_ok', 'process_shard',
            'default_workers', 'ShardError', 'execute', 'summarize', 'pieces_of', 'empty_datasets', 'summary_table',
            'writer_gone', 'remove_temp_files', 'OutputLock', 'clear_outputs', 'remove_stale', 'task_group',
-           'shard_group', 'TasksLock', 'run_data_prep']
+           'shard_group', 'TasksLock', 'read_metadata', 'data_tokenizer', 'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
 TEXT_EXTS = (".jsonl", ".json", ".parquet", ".txt")
@@ -669,6 +669,23 @@ def _finalize(cfg, plan: Plan, receipts: dict, model: str, console, t0: float, r
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     write_json_atomic(out / "metadata.json", meta)
     return meta
+
+# %% ../nbs/13_data_prep.ipynb #a25983db
+def read_metadata(data_dir, missing_ok: bool = False) -> Optional[dict]:
+    "The `metadata.json` data prep wrote into `data_dir`; None when `missing_ok` and there is none (or none readable)."
+    path = Path(data_dir) / "metadata.json"
+    try:
+        meta = json.loads(path.read_text())
+        if not isinstance(meta, dict): raise ValueError(f"{path}: expected a JSON object")
+        return meta
+    except (OSError, ValueError):
+        if missing_ok: return None
+        raise
+
+def data_tokenizer(blend_path) -> Optional[dict]:
+    "The tokenizer data prep recorded in the `metadata.json` next to `blend_path` (name, path, vocab_size, ...), if any."
+    tok = (read_metadata(Path(blend_path).parent, missing_ok=True) or {}).get("tokenizer")
+    return tok if isinstance(tok, dict) else ({"model": tok} if isinstance(tok, str) else None)
 
 # %% ../nbs/13_data_prep.ipynb #7be2a5cd
 def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Optional[str] = None, console=None,

@@ -5,7 +5,7 @@
 # %% ../nbs/01a_estimate.ipynb #499328a4
 from __future__ import annotations
 from dataclasses import dataclass
-from .config import ModelConfig, PretrainConfig, ConfigError, _did_you_mean
+from .config import ModelConfig, PretrainConfig, ConfigError, did_you_mean
 from .pattern import parse_pattern, param_counts, flops_per_token
 
 # %% auto #0
@@ -66,7 +66,7 @@ class TimeEstimate:
 def time_estimate(cfg: PretrainConfig, num_gpus: int, gpu: str = "H100", mfu: float = DEFAULT_MFU) -> TimeEstimate:
     "Estimated step and run time of `cfg` on `num_gpus` GPUs of type `gpu` at model-FLOP utilisation `mfu`."
     if gpu not in GPU_PEAK_BF16:
-        raise ConfigError(f"unknown GPU {gpu!r}{_did_you_mean(gpu, GPU_PEAK_BF16)}; known: {', '.join(GPU_PEAK_BF16)}")
+        raise ConfigError(f"unknown GPU {gpu!r}{did_you_mean(gpu, GPU_PEAK_BF16)}; known: {', '.join(GPU_PEAK_BF16)}")
     if num_gpus < 1: raise ConfigError(f"num_gpus={num_gpus}: must be at least 1")
     tokens = cfg.train.global_batch_size * cfg.train.seq_length
     fpt = flops_per_token(cfg.model, cfg.train.seq_length)

@@ -7,20 +7,21 @@ from __future__ import annotations
 import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
-from .config import (ConfigError, is_secret, load_config, parse_overrides, redact, to_dict, to_yaml,
-                                _did_you_mean)
+from .config import ConfigError, is_secret, redact, to_dict, to_yaml, did_you_mean, type_name
+from .blend import atomic_write
+from .recipe import load_config, parse_overrides
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'MOUNT_KEYS', 'DEFAULTS',
-           'FORWARDED_SECRETS', 'OVERRIDE_VAR', 'TASK_EXPORTS', 'REQUIRED_KEYS', 'find_env_file', 'read_env_file',
-           'profiles', 'check_profile_keys', 'check_sections', 'resolve_profile', 'mount_entry', 'cli_env',
-           'job_resources', 'artifacts_env', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
-           'secret_overrides', 'redact_argv', 'FromEnv', 'shell_arg', 'job_command', 'job_script', 'recipe_name',
-           'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec', 'make_executor', 'provenance_dir',
-           'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare', 'job_record', 'dry_run', 'submit',
-           'job_statuses']
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'TOML_TYPE_NAMES', 'SECTION_KEYS',
+           'MOUNT_KEYS', 'DEFAULTS', 'FORWARDED_SECRETS', 'OVERRIDE_VAR', 'TASK_EXPORTS', 'REQUIRED_KEYS',
+           'find_env_file', 'read_env_file', 'profiles', 'check_profile_keys', 'check_sections', 'resolve_profile',
+           'mount_entry', 'cli_env', 'job_resources', 'artifacts_env', 'job_env_vars', 'write_secrets_file',
+           'source_secrets_line', 'secret_overrides', 'redact_argv', 'FromEnv', 'shell_arg', 'job_command',
+           'job_script', 'recipe_name', 'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'executor_spec',
+           'make_executor', 'provenance_dir', 'write_provenance', 'plan_tasks', 'dry_run_scripts', 'prepare',
+           'job_record', 'dry_run', 'submit', 'job_statuses']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -72,9 +73,7 @@ PROFILE_KEYS = {  # key -> accepted types
 EXECUTORS = ("local", "slurm", "docker", "dgxcloud", "lepton")
 TUNNELS = ("local", "ssh")
 
-def _type_name(tp) -> str:
-    names = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}
-    return " or ".join(names[t] for t in (tp if isinstance(tp, tuple) else (tp,)))
+TOML_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}  # for `type_name`
 
 def _shown(key, value):
     "A value as an error message may show it: `******` for a secret."
@@ -85,18 +84,18 @@ def check_profile_keys(data: dict, where: str) -> dict:
     out = {}
     for key, value in data.items():
         if key not in PROFILE_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{_did_you_mean(key, PROFILE_KEYS)}")
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, PROFILE_KEYS)}")
         tp = PROFILE_KEYS[key]
         if tp is int and isinstance(value, float) and value.is_integer(): value = int(value)  # `8.0`, `1e0` as people write them
         ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-        if not ok: raise ConfigError(f"{where}: {key}={_shown(key, value)!r}: expected {_type_name(tp)}")
+        if not ok: raise ConfigError(f"{where}: {key}={_shown(key, value)!r}: expected {type_name(tp, TOML_TYPE_NAMES)}")
         if key == "mounts":
             for m in value: mount_entry(m, where)
         out[key] = value
     if "executor" in data and data["executor"] not in EXECUTORS:
-        raise ConfigError(f"{where}: executor={data['executor']!r}: expected one of {', '.join(EXECUTORS)}{_did_you_mean(data['executor'], EXECUTORS)}")
+        raise ConfigError(f"{where}: executor={data['executor']!r}: expected one of {', '.join(EXECUTORS)}{did_you_mean(data['executor'], EXECUTORS)}")
     if "tunnel" in data and data["tunnel"] not in TUNNELS:
-        raise ConfigError(f"{where}: tunnel={data['tunnel']!r}: expected one of {', '.join(TUNNELS)}{_did_you_mean(data['tunnel'], TUNNELS)}")
+        raise ConfigError(f"{where}: tunnel={data['tunnel']!r}: expected one of {', '.join(TUNNELS)}{did_you_mean(data['tunnel'], TUNNELS)}")
     return out
 
 SECTION_KEYS = {"wandb": {"project": str, "entity": str, "group": str, "job_type": str, "tags": (list, str), "name": str, "run_name": str},
@@ -108,8 +107,8 @@ def check_sections(env: dict, source: str = ENV_FILE_NAME):
     for sec, keys in SECTION_KEYS.items():
         table = env.get("artifacts", {}).get("manifest", {}) if sec == "artifacts.manifest" else env.get(sec, {})
         for k, v in table.items():
-            if k not in keys: raise ConfigError(f"{source} [{sec}]: unknown key {k!r}{_did_you_mean(k, keys)}")
-            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={_shown(k, v)!r}: expected {_type_name(keys[k])}")
+            if k not in keys: raise ConfigError(f"{source} [{sec}]: unknown key {k!r}{did_you_mean(k, keys)}")
+            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={_shown(k, v)!r}: expected {type_name(keys[k], TOML_TYPE_NAMES)}")
 
 def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
     "The profile `name` of a parsed `env.toml`, its `extends` chain merged (child over parent; `env_vars` merged key by key)."
@@ -118,8 +117,8 @@ def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
         if cur in chain: raise ConfigError(f"{source}: profile inheritance cycle: {' -> '.join([*chain, cur])}")
         if cur not in profs:
             if not chain:
-                raise ConfigError(f"{source}: no profile named {cur!r}{_did_you_mean(cur, profs)}; profiles: {', '.join(profs) or '(none)'}")
-            raise ConfigError(f"{source}: profile [{chain[-1]}] extends unknown profile {cur!r}{_did_you_mean(cur, profs)}")
+                raise ConfigError(f"{source}: no profile named {cur!r}{did_you_mean(cur, profs)}; profiles: {', '.join(profs) or '(none)'}")
+            raise ConfigError(f"{source}: profile [{chain[-1]}] extends unknown profile {cur!r}{did_you_mean(cur, profs)}")
         profs[cur] = check_profile_keys(profs[cur], f"{source} [{cur}]")
         chain.append(cur); cur = profs[cur].get("extends")
     merged = {}
@@ -387,15 +386,13 @@ def provenance_dir(recipe: str, root=".") -> Path:
     while d.exists(): n += 1; d = base / f"{stamp}-{recipe}-{n}"
     return d
 
-def _write(path: Path, text: str):
-    tmpf = path.with_name(path.name + ".tmp"); tmpf.write_text(text); tmpf.replace(path)
 
 def write_provenance(d: Path, job: dict, configs: dict, argv) -> Path:
     "Write `job.yaml` (redacted), the resolved configs (`{file name: config}`, redacted) and `command.sh` (secret values `******`) into `d`."
     d.mkdir(parents=True, exist_ok=True)
-    _write(d / "job.yaml", yaml.safe_dump(redact(job), sort_keys=False))
-    for name, cfg in configs.items(): _write(d / name, to_yaml(cfg))
-    _write(d / "command.sh", " ".join(shlex.quote(str(a)) for a in redact_argv(argv)) + "\n")  # a secret's value: ******
+    atomic_write(d / "job.yaml", yaml.safe_dump(redact(job), sort_keys=False))
+    for name, cfg in configs.items(): atomic_write(d / name, to_yaml(cfg))
+    atomic_write(d / "command.sh", " ".join(shlex.quote(str(a)) for a in redact_argv(argv)) + "\n")  # a secret's value: ******
     return d
 
 # %% ../nbs/31_launch.ipynb #97116ad6
@@ -611,7 +608,7 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
     jobs = [{"name": j.id, "job_id": _job_id(getattr(j, "handle", "")), "log_dir": _log_dir(j.executor)} for j in exp.jobs]
     record = yaml.safe_load((d / "job.yaml").read_text())
     record["submitted"] = {"experiment_id": exp._id, "jobs": jobs}
-    _write(d / "job.yaml", yaml.safe_dump(record, sort_keys=False))
+    atomic_write(d / "job.yaml", yaml.safe_dump(record, sort_keys=False))
     if p["mode"] == "batch":
         for i, (j, job) in enumerate(zip(jobs, exp.jobs)):
             if type(job.executor).__name__ != "SlurmExecutor":  # no scancel, no Slurm log names: NeMo-Run's own commands

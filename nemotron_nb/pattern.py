@@ -61,72 +61,72 @@ def parse_pattern(pattern: str) -> ParsedPattern:
 # %% ../nbs/01_pattern.ipynb #45141e3f
 def _validate_moe(m: ModelConfig, need):
     "The router's top-k inside its experts and groups; expert widths the grouped matmul takes."
-    need(1 <= m.moe_router_topk <= m.num_moe_experts,
+    need("moe_router_topk", 1 <= m.moe_router_topk <= m.num_moe_experts,
          f"moe_router_topk={m.moe_router_topk} must be between 1 and num_moe_experts={m.num_moe_experts}")
-    need(m.moe_ffn_hidden_size >= 1, f"moe_ffn_hidden_size={m.moe_ffn_hidden_size} must be at least 1")
-    need(m.num_moe_experts % m.moe_router_num_groups == 0,
+    need("moe_ffn_hidden_size", m.moe_ffn_hidden_size >= 1, f"moe_ffn_hidden_size={m.moe_ffn_hidden_size} must be at least 1")
+    need("num_moe_experts", m.num_moe_experts % m.moe_router_num_groups == 0,
          f"num_moe_experts={m.num_moe_experts} is not a multiple of moe_router_num_groups={m.moe_router_num_groups}")
-    need(1 <= m.moe_router_group_topk <= m.moe_router_num_groups,
+    need("moe_router_group_topk", 1 <= m.moe_router_group_topk <= m.moe_router_num_groups,
          f"moe_router_group_topk={m.moe_router_group_topk} must be between 1 and moe_router_num_groups={m.moe_router_num_groups}")
     if m.moe_router_num_groups > 1:
         kept = m.moe_router_group_topk * m.num_moe_experts // m.moe_router_num_groups
-        need(m.moe_router_group_topk <= m.moe_router_topk <= kept,
+        need("moe_router_topk", m.moe_router_group_topk <= m.moe_router_topk <= kept,
              f"moe_router_topk={m.moe_router_topk} must be between moe_router_group_topk={m.moe_router_group_topk} and the "
              f"{kept} experts of the {m.moe_router_group_topk} group(s) kept")
-    need(m.moe_latent_size is None or m.moe_latent_size >= 1, f"moe_latent_size={m.moe_latent_size} must be at least 1 (or null)")
-    need((m.moe_shared_expert_intermediate_size or 0) >= 0,
+    need("moe_latent_size", m.moe_latent_size is None or m.moe_latent_size >= 1, f"moe_latent_size={m.moe_latent_size} must be at least 1 (or null)")
+    need("moe_shared_expert_intermediate_size", (m.moe_shared_expert_intermediate_size or 0) >= 0,
          f"moe_shared_expert_intermediate_size={m.moe_shared_expert_intermediate_size} must be at least 0 (or null)")
     for k in ("moe_latent_size" if m.moe_latent_size else "hidden_size", "moe_ffn_hidden_size"):
-        need(getattr(m, k) % 8 == 0, f"{k}={getattr(m, k)} is not a multiple of 8: the grouped expert matmul "
+        need(k, getattr(m, k) % 8 == 0, f"{k}={getattr(m, k)} is not a multiple of 8: the grouped expert matmul "
              f"(torch.grouped_mm) needs rows of whole 16 bytes in bf16")
 
 def _validate_parallel(m: ModelConfig, p: ParsedPattern, need):
-    "Parallel sizes: at least 1, and dividing what Megatron splits across them."
+    "Parallel sizes: at least 1, and dividing what Megatron splits across them (the error's key: the parallel size to change)."
     pp, tp = m.pipeline_model_parallel_size, m.tensor_model_parallel_size
     for k in ("tensor_model_parallel_size", "pipeline_model_parallel_size", "expert_model_parallel_size",
               "expert_tensor_parallel_size", "context_parallel_size"):
-        need(getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
+        need(k, getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
     if len(p.stages) > 1:
-        need(len(p.stages) % pp == 0, f"pipeline_model_parallel_size={pp} does not divide the pattern's {len(p.stages)} pipeline stages ('|')")
+        need("pipeline_model_parallel_size", len(p.stages) % pp == 0, f"pipeline_model_parallel_size={pp} does not divide the pattern's {len(p.stages)} pipeline stages ('|')")
     else:
-        need(p.num_layers % pp == 0 or pp == 1, f"pipeline_model_parallel_size={pp} cannot split {p.num_layers} layers evenly; mark the stages with '|' in the pattern")
+        need("pipeline_model_parallel_size", p.num_layers % pp == 0 or pp == 1, f"pipeline_model_parallel_size={pp} cannot split {p.num_layers} layers evenly; mark the stages with '|' in the pattern")
     layers = p.main + p.mtp
     split = {"M": ("mamba_num_heads", "mamba_num_groups"), "*": ("num_attention_heads",), "-": ("ffn_hidden_size",)}
     for sym, keys in split.items():
         for k in keys if sym in layers else ():
-            need(getattr(m, k) % tp == 0, f"{k}={getattr(m, k)} is not a multiple of tensor_model_parallel_size={tp}")
+            need("tensor_model_parallel_size", getattr(m, k) % tp == 0, f"{k}={getattr(m, k)} is not a multiple of tensor_model_parallel_size={tp}")
     if "E" in layers:
-        need(m.num_moe_experts % m.expert_model_parallel_size == 0,
+        need("expert_model_parallel_size", m.num_moe_experts % m.expert_model_parallel_size == 0,
              f"num_moe_experts={m.num_moe_experts} is not a multiple of expert_model_parallel_size={m.expert_model_parallel_size}")
-        need(m.moe_ffn_hidden_size % m.expert_tensor_parallel_size == 0,
+        need("expert_tensor_parallel_size", m.moe_ffn_hidden_size % m.expert_tensor_parallel_size == 0,
              f"moe_ffn_hidden_size={m.moe_ffn_hidden_size} is not a multiple of expert_tensor_parallel_size={m.expert_tensor_parallel_size}")
         if m.moe_shared_expert_intermediate_size:
-            need(m.moe_shared_expert_intermediate_size % tp == 0,
+            need("tensor_model_parallel_size", m.moe_shared_expert_intermediate_size % tp == 0,
                  f"moe_shared_expert_intermediate_size={m.moe_shared_expert_intermediate_size} is not a multiple of tensor_model_parallel_size={tp}")
 
 # %% ../nbs/01_pattern.ipynb #06f7f2e5
 def validate_model(m: ModelConfig) -> ParsedPattern:
     "Check a `ModelConfig`; returns its parsed pattern."
     try: p = parse_pattern(m.hybrid_layer_pattern)
-    except ConfigError as e: raise ConfigError(f"model.hybrid_layer_pattern: {e}") from None
-    def need(cond, msg):
-        if not cond: raise ConfigError(f"model.{msg}")
+    except ConfigError as e: raise ConfigError(f"model.hybrid_layer_pattern: {e}", key="model.hybrid_layer_pattern") from None
+    def need(key, cond, msg):
+        if not cond: raise ConfigError(f"model.{msg}", key=f"model.{key}")
     for k in ("hidden_size", "num_attention_heads", "num_query_groups", "kv_channels", "mamba_num_heads",
               "mamba_head_dim", "mamba_state_dim", "mamba_num_groups", "mamba_conv_kernel", "mamba_chunk_size", "vocab_size",
               "make_vocab_size_divisible_by"):
-        need(getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
+        need(k, getattr(m, k) >= 1, f"{k}={getattr(m, k)} must be at least 1")
     for k in ("layernorm_epsilon", "moe_router_topk_scaling_factor"):
-        need(math.isfinite(getattr(m, k)) and getattr(m, k) > 0, f"{k}={getattr(m, k)!r} must be above 0")
+        need(k, math.isfinite(getattr(m, k)) and getattr(m, k) > 0, f"{k}={getattr(m, k)!r} must be above 0")
     for k in ("init_method_std", "mamba_time_step_min", "moe_router_bias_update_rate", "moe_aux_loss_coeff", "mtp_loss_scaling_factor"):
-        need(math.isfinite(getattr(m, k)) and getattr(m, k) >= 0, f"{k}={getattr(m, k)!r} must be at least 0")
-    need(m.num_attention_heads % m.num_query_groups == 0,
+        need(k, math.isfinite(getattr(m, k)) and getattr(m, k) >= 0, f"{k}={getattr(m, k)!r} must be at least 0")
+    need("num_attention_heads", m.num_attention_heads % m.num_query_groups == 0,
          f"num_attention_heads={m.num_attention_heads} is not a multiple of num_query_groups={m.num_query_groups}")
-    need(m.mamba_num_heads % m.mamba_num_groups == 0,
+    need("mamba_num_heads", m.mamba_num_heads % m.mamba_num_groups == 0,
          f"mamba_num_heads={m.mamba_num_heads} is not a multiple of mamba_num_groups={m.mamba_num_groups}")
-    need(m.mamba_conv_kernel <= 4, f"mamba_conv_kernel={m.mamba_conv_kernel}: the causal-conv1d kernels (Megatron's, and ours on CUDA) take 2 to 4")
-    need(m.mamba_conv_kernel >= 2, f"mamba_conv_kernel={m.mamba_conv_kernel}: the causal-conv1d kernels (Megatron's, and ours on CUDA) take 2 to 4")
+    need("mamba_conv_kernel", m.mamba_conv_kernel <= 4, f"mamba_conv_kernel={m.mamba_conv_kernel}: the causal-conv1d kernels (Megatron's, and ours on CUDA) take 2 to 4")
+    need("mamba_conv_kernel", m.mamba_conv_kernel >= 2, f"mamba_conv_kernel={m.mamba_conv_kernel}: the causal-conv1d kernels (Megatron's, and ours on CUDA) take 2 to 4")
     if "E" in p.main + p.mtp: _validate_moe(m, need)
-    if "-" in p.main + p.mtp: need(m.ffn_hidden_size >= 1, f"ffn_hidden_size={m.ffn_hidden_size} must be at least 1")
+    if "-" in p.main + p.mtp: need("ffn_hidden_size", m.ffn_hidden_size >= 1, f"ffn_hidden_size={m.ffn_hidden_size} must be at least 1")
     _validate_parallel(m, p, need)
     return p
 

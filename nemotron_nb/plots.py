@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from .config import ModelConfig, model_preset, ConfigError
 from .pattern import layer_map, param_counts, LAYER_SYMBOLS
+from .data_prep import read_metadata
 
 # %% auto #0
 __all__ = ['KIND_COLORS', 'KIND_CODES', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure', 'raw_blend_figure',
@@ -93,7 +94,7 @@ def blend_shares(data_dir) -> dict:
     "Per split and dataset: the blend weight share (from blend.json) and the tokens written (from metadata.json)."
     d = Path(data_dir)
     blend = json.loads((d / "blend.json").read_text())
-    meta = json.loads((d / "metadata.json").read_text())
+    meta = read_metadata(d)
     out = {}
     for split, items in blend.items():
         w = {}
@@ -117,7 +118,7 @@ def blend_figure(data_dir, title: str | None = None):
         fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens",
                              marker_color=color, customdata=[shares[split][n]["tokens"] for n in names],
                              hovertemplate="%{x}: %{customdata:,} " + split + " tokens (%{y:.1%})<extra></extra>"))
-    meta = json.loads((Path(data_dir) / "metadata.json").read_text())
+    meta = read_metadata(data_dir)
     fig.update_layout(barmode="group", title=title or f"{meta.get('artifact', Path(data_dir).name)}: {meta['total_tokens']:,} tokens",
                       yaxis=dict(title="share", tickformat=".0%"), height=380, margin=dict(l=20, r=20, t=50, b=20))
     return fig

@@ -7,15 +7,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Optional
-from .config import PretrainConfig, ConfigError
+from .config import PretrainConfig, ConfigError, DECAY_STYLES, WSD_DECAY_STYLES
 
 # %% auto #0
-__all__ = ['DECAY_STYLES', 'WSD_DECAY_STYLES', 'LRSchedule', 'megatron_lrs', 'schedule_from_config', 'schedule_figure']
+__all__ = ['LRSchedule', 'megatron_lrs', 'schedule_from_config', 'schedule_figure']
 
 # %% ../nbs/20_schedule.ipynb #a0e637dc
-DECAY_STYLES = ("cosine", "linear", "constant", "WSD")
-WSD_DECAY_STYLES = ("linear", "cosine", "exponential", "minus_sqrt")
-
 @dataclass(frozen=True)
 class LRSchedule:
     "The learning rate as a function of the number of optimizer steps taken, as Megatron computes it."

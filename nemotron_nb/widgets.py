@@ -6,8 +6,9 @@
 from __future__ import annotations
 import contextlib, io, re
 from dataclasses import dataclass, field
-from .config import (ConfigError, MODELS, available_configs, load_config, to_yaml, to_dict, model_preset)
-from .cli import command_line, main as cli_main, STAGES
+from .config import ConfigError, MODELS, DECAY_STYLES, to_yaml, to_dict, model_preset
+from .recipe import available_configs, load_config
+from .cli import command_args, command_line, main as cli_main, STAGES
 from .estimate import summarize, GPU_PEAK_BF16
 
 # %% auto #0
@@ -22,7 +23,7 @@ FIELDS = (  # (config key, label, type, choices)
     ("train.seq_length", "sequence length", int, None),
     ("optimizer.lr", "peak LR", float, None),
     ("optimizer.min_lr", "min LR", float, None),
-    ("scheduler.lr_decay_style", "schedule", str, ("cosine", "WSD", "constant", "linear")),
+    ("scheduler.lr_decay_style", "schedule", str, DECAY_STYLES),
     ("scheduler.lr_warmup_iters", "warmup iterations", int, None),
     ("model.tensor_model_parallel_size", "TP", int, None),
     ("model.pipeline_model_parallel_size", "PP", int, None),
@@ -70,16 +71,13 @@ def build(model: str, config: str = "default", values: dict | None = None) -> Bu
     overrides = [f"{k}={_fmt(v)}" for k, v in (values or {}).items() if k in base and v != base[k] and v is not None]
     overrides += [f"{k}={_fmt(v)}" for k, v in (values or {}).items() if k not in base]
     try: return Built(model, config, overrides, cfg=load_config(model, config, overrides))
-    except ConfigError as e:
-        msg = str(e)
-        key = next((k for k in sorted(FIELD_KEYS, key=len, reverse=True) if k in msg or k.split(".")[-1] in msg), "")
-        return Built(model, config, overrides, errors={key: msg})
+    except ConfigError as e:  # under its field when the error names one (`ConfigError.key`), else ''
+        return Built(model, config, overrides, errors={e.key if e.key in FIELD_KEYS else "": str(e)})
 
 # %% ../nbs/41_widgets.ipynb #20f4a35a
 def dry_run(built: Built, profile: str | None = None, mode: str = "batch") -> tuple[int, str]:
     "What `nemotron ... --dry-run` prints for these choices (exit code, output), by calling the CLI's `main`."
-    argv = [built.model, "pretrain", "-c", built.config, "--dry-run", *built.overrides]
-    if profile: argv += [f"--{mode}", profile]
+    argv = command_args(built.model, ("pretrain",), built.config, built.overrides, mode=mode, profile=profile, dry_run=True)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out): rc = cli_main(argv)
     return rc, out.getvalue()
@@ -110,9 +108,9 @@ def submit(built: Built, profile: str | None = None):
     import shutil, subprocess, sys
     from pathlib import Path
     exe = shutil.which("nemotron") or str(Path(sys.executable).parent / "nemotron")
-    argv = [built.model, "pretrain", "-c", built.config, *(["--batch", profile] if profile else []), *built.overrides]
-    proc = subprocess.Popen([exe, *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, f"started: nemotron {' '.join(argv)} (pid {proc.pid})"
+    args = dict(model=built.model, stage_words=("pretrain",), config=built.config, overrides=built.overrides, mode="batch", profile=profile)
+    proc = subprocess.Popen([exe, *command_args(**args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, f"started: {command_line(**args)} (pid {proc.pid})"
 
 def env_profiles() -> list[str]:
     "The profiles of the `env.toml` the CLI would use here (none when there is no such file)."

@@ -3,7 +3,7 @@ import json, os, re, shutil
 from pathlib import Path
 import pytest
 from browser import missing, jupyter_lab, browser_page, open_notebook, run_all, wait_idle, wait_ran, write_notebook, kill_processes_in, dismiss_dialogs, restart_kernel
-from nemotron_nb.config import load_config
+from nemotron_nb.recipe import load_config
 from nemotron_nb.estimate import summarize
 
 ROOT = Path(__file__).resolve().parents[1]

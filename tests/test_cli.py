@@ -100,6 +100,8 @@ def test_a_number_for_a_string_key_in_yaml_says_to_quote_it(tmp_path):
     ("backend=megatron model.mamba_time_step_min=1e-3", "model.mamba_time_step_min=0.001: Megatron-Core's Mamba mixer has no "
      "clamp on the time step; set it to 0 for backend=megatron, or train with backend=local"),
     ("backend=megatron model.mamba_conv_kernel=3", "model.mamba_conv_kernel=3: Megatron's Mamba mixer has a fixed convolution width of 4"),
+    ("backend=megatron model.hybrid_layer_pattern=MEM|*EME", "model.hybrid_layer_pattern has '|' stage marks but pipeline_model_parallel_size=1"),
+    ("scheduler.lr_decay_style=WSD scheduler.lr_wsd_decay_iters=150", "scheduler.lr_wsd_decay_iters=150: must be between 1 and the decay iterations (100)"),
 ])
 def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
     r = nemotron("nano3", "pretrain", "-c", "tiny", "--dry-run", *override.split(), cwd=tmp_path)

@@ -29,7 +29,7 @@ def tiny_runs(tmp_path_factory):
                                            ("super3", {"stdlib-code": 0.6, "pydoc-english": 0.4})])
 def test_tiny_recipe_shards_equal_the_tokenizer(tiny_runs, model, weights, monkeypatch):
     "Every document megatron-core reads back is the tokenizer's output for its text plus EOS; every dataset is in every split."
-    from nemotron_nb.config import load_config
+    from nemotron_nb.recipe import load_config
     from nemotron_nb.data_prep import make_plan, _documents
     from nemotron_nb.indexed import read_documents
     from nemotron_nb.tokenizer import load_tokenizer

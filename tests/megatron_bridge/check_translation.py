@@ -4,7 +4,8 @@ import dataclasses, json, os, sys, tempfile, warnings
 warnings.simplefilter("ignore")
 from pathlib import Path
 import transformer_engine
-from nemotron_nb.config import load_config, ConfigError
+from nemotron_nb.config import ConfigError
+from nemotron_nb.recipe import load_config
 from nemotron_nb.loader import write_shard
 from nemotron_nb.megatron import megatron_plan, build_config_container, save_container_yaml
 from megatron.bridge.models.nemotronh import Nemotron3NanoProvider
