@@ -76,9 +76,6 @@ def _validate_moe(m: ModelConfig, need):
     need("moe_latent_size", m.moe_latent_size is None or m.moe_latent_size >= 1, f"moe_latent_size={m.moe_latent_size} must be at least 1 (or null)")
     need("moe_shared_expert_intermediate_size", (m.moe_shared_expert_intermediate_size or 0) >= 0,
          f"moe_shared_expert_intermediate_size={m.moe_shared_expert_intermediate_size} must be at least 0 (or null)")
-    for k in ("moe_latent_size" if m.moe_latent_size else "hidden_size", "moe_ffn_hidden_size"):
-        need(k, getattr(m, k) % 8 == 0, f"{k}={getattr(m, k)} is not a multiple of 8: the grouped expert matmul "
-             f"(torch.grouped_mm) needs rows of whole 16 bytes in bf16")
 
 def _validate_parallel(m: ModelConfig, p: ParsedPattern, need):
     "Parallel sizes: at least 1, and dividing what Megatron splits across them (the error's key: the parallel size to change)."
