@@ -24,7 +24,8 @@ def main():
     from nemotron_nb.model import build_model
     from nemotron_nb.pattern import parse_pattern, flops_per_token
     from nemotron_nb.hf import to_hf
-    from nemotron_nb.train import make_optimizer, train_step, peak_flops, param_groups
+    from nemotron_nb.step import make_optimizer, train_step, param_groups
+    from nemotron_nb.metrics import peak_flops
     if args.threads: torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
     precision = "bf16-mixed" if dev.type == "cuda" else "fp32"
