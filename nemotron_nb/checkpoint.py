@@ -65,7 +65,7 @@ def _newest(save_dir) -> str:
 # %% ../nbs/21b_checkpoint.ipynb #16208972
 def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, keep_last: int = 2,
                     config_yaml: Optional[str] = None) -> Path:
-    "Write `iter_NNNNNNN` atomically with its manifest (and `config_yaml`), move the tracker, keep the last `keep_last`."
+    "Write `iter_NNNNNNN` atomically with its manifest (and `config_yaml`), move the tracker, keep `keep_last`."
     save_dir = Path(save_dir)
     if (bad := nonfinite_tensor(model)) is not None:
         raise TrainingError(f"iteration {iteration}: {bad} holds values that are not finite: no checkpoint written "
@@ -200,7 +200,7 @@ def check_folder(path, key: str = "checkpoint.save"):
 
 # %% ../nbs/21b_checkpoint.ipynb #f3cfaa07
 def check_vocab(cfg: PretrainConfig, blend_path):
-    "Refuse a model whose vocabulary is smaller than the tokenizer's the data was made with (when data prep recorded it)."
+    "Refuse a model whose vocabulary is smaller than the data's tokenizer (when data prep recorded it)."
     tok = data_tokenizer(blend_path) or {}
     n = tok.get("vocab_size")
     if isinstance(n, int) and cfg.model.vocab_size < n:
@@ -219,7 +219,7 @@ def _discard(run_dir: Path, ckpts: list) -> Path:
 
 # %% ../nbs/21b_checkpoint.ipynb #bbd92fcc
 def find_start(run_dir, c: CheckpointConfig, say=print) -> tuple[Optional[Path], bool]:
-    "(checkpoint, new phase?): the newest intact one of `run_dir`, else of `checkpoint.load`; stops on only broken ones."
+    "(checkpoint, new phase?): the newest intact one of `run_dir`, else of `checkpoint.load`; stops on broken ones."
     run_dir = Path(run_dir); report = lambda m: say(f"[red]{escape(m)}[/]")
     ckpt = latest_checkpoint(run_dir, log=report)
     if ckpt is not None:
@@ -233,7 +233,8 @@ def find_start(run_dir, c: CheckpointConfig, say=print) -> tuple[Optional[Path],
                               "changed: set checkpoint.start_over=true to move them and metrics.jsonl aside and train "
                               "from iteration 0")
         moved = escape(str(_discard(run_dir, found)))
-        say(f"[yellow]starting over from iteration 0: the unusable checkpoints and the old metrics are now in {moved}[/]")
+        say(f"[yellow]starting over from iteration 0: the unusable checkpoints and the old metrics are now in "
+            f"{moved}[/]")
     if not c.load: return None, False
     ckpt = latest_checkpoint(c.load, log=report)
     if ckpt is None: raise ConfigError(f"checkpoint.load={c.load}: no intact checkpoint there")

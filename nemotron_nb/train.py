@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_train.ipynb #17bbc39e
 from __future__ import annotations
-import errno, json, os, random, sys, time
+import errno, json, os, random, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -29,7 +29,8 @@ __all__ = ['pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'write
 def pick_device(cfg: PretrainConfig) -> torch.device:
     "`train.device`: auto (CUDA when available), cpu or cuda."
     d = cfg.train.device
-    if d == "cuda" and not torch.cuda.is_available(): raise ConfigError("train.device=cuda: no CUDA device is available")
+    if d == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device=cuda: no CUDA device is available")
     return torch.device("cuda" if d == "cuda" or (d == "auto" and torch.cuda.is_available()) else "cpu")
 
 # %% ../nbs/22_train.ipynb #bf7af2fe
@@ -54,8 +55,9 @@ def _console():
 def _diverged(iteration: int, s: StepStats, in_a_row: int, allowed: int, last_ckpt) -> str:
     name, value = first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)
     streak = f" ({in_a_row} such iterations in a row, train.skip_nonfinite_steps={allowed})" if allowed else ""
-    return (f"iteration {iteration}: the {name} is {value}{streak}; training stopped before applying it, so no checkpoint, "
-            f"Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); lower optimizer.lr"
+    return (f"iteration {iteration}: the {name} is {value}{streak}; training stopped before applying it, so no "
+            f"checkpoint, Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); "
+            "lower optimizer.lr"
             + ("" if allowed else ", or set train.skip_nonfinite_steps=N to skip up to N such iterations in a row"))
 
 # %% ../nbs/22_train.ipynb #6c77eda6
@@ -63,55 +65,103 @@ def _first_line(e: Exception) -> str:
     lines = [l.strip() for l in str(e).strip().splitlines() if l.strip()]
     return lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else type(e).__name__)
 
-# %% ../nbs/22_train.ipynb #2b48de13
+# %% ../nbs/22_train.ipynb #ba1d2a95
+def _seeded_model(cfg: PretrainConfig, device, model=None, ckpt=None):
+    "(model, optimizer, training state or None): built from `train.seed`, then restored from `ckpt` when given."
+    t = cfg.train
+    torch.manual_seed(t.seed); np.random.seed(t.seed % 2**32); random.seed(t.seed)
+    model = model if model is not None else build_model(cfg.model, device=device)
+    optimizer = make_optimizer(model, cfg)
+    if ckpt is None: return model, optimizer, None
+    try: return model, optimizer, load_checkpoint(ckpt, model, optimizer)
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise ConfigError(f"{ckpt} does not fit the model of this config: {_first_line(e)}") from None
+
+# %% ../nbs/22_train.ipynb #e4a0fa3c
+def _datasets(cfg: PretrainConfig, blend_path, run_dir: Path, vocab_size, eod: int, say) -> tuple[dict, bool]:
+    "(the train and valid samples of the run, whether it evaluates)."
+    t = cfg.train
+    has_valid = t.eval_iters > 0 and t.eval_interval > 0
+    counts = sample_counts(t.train_iters, t.global_batch_size, t.eval_iters, has_valid)
+    data = build_datasets(blend_path, t.seq_length, counts, seed=t.seed, vocab_size=vocab_size or cfg.model.vocab_size,
+                          eod=eod, cache_dir=run_dir / "data_cache")
+    if data["valid"] is None and has_valid:
+        say(f"[yellow]no valid split in {blend_path}: no evaluation[/]"); has_valid = False
+    return data, has_valid
+
+# %% ../nbs/22_train.ipynb #43638adb
+def _open_metrics(run_dir: Path, wandb_run, start: Start, iteration: int) -> MetricsLog:
+    "The run's `metrics.jsonl`, as the run continues it."
+    metrics = MetricsLog(run_dir / "metrics.jsonl", wandb_run)
+    if start.checkpoint is not None and not start.new_phase: metrics.truncate(iteration)
+    else: metrics.path.unlink(missing_ok=True)
+    return metrics
+
+# %% ../nbs/22_train.ipynb #91b9d579
+def _evaluate(model, data: dict, cfg: PretrainConfig, device, metrics: MetricsLog, it: int, last_ckpt, say) -> float:
+    "The valid LM loss at iteration `it`, logged and shown."
+    t = cfg.train
+    ev = evaluate(model, data["valid"], t.eval_iters * t.global_batch_size, t.micro_batch_size, device, t.precision)
+    metrics.log(_json_safe({"iteration": it, "split": "valid", **ev}))
+    if (bad := first_nonfinite(ev["lm_loss"], ev.get("mtp_losses", []), 0.0, 0.0)) is not None:
+        raise TrainingError(f"iteration {it}: the valid {bad[0]} is {bad[1]}; training stopped before saving, so no "
+                            f"checkpoint, Hugging Face export or model artifact holds it (newest checkpoint: "
+                            f"{last_ckpt or 'none'}); lower optimizer.lr")
+    mtp = f" · MTP {' '.join(f'{m:.3f}' for m in ev['mtp_losses'])}" if "mtp_losses" in ev else ""
+    say(f"[cyan]eval  iter {it:>6}/{t.train_iters} · valid LM loss {ev['lm_loss']:.4f}{mtp}[/]")
+    return ev["lm_loss"]
+
+# %% ../nbs/22_train.ipynb #5b4798c9
+def _record(iteration: int, s: StepStats, tps: float, mfu: float, dt: float) -> dict:
+    "What one iteration writes to `metrics.jsonl`."
+    return {"iteration": iteration, "lm_loss": s.lm_loss, "mtp_loss": s.mtp_loss, "aux_loss": s.aux_loss,
+            "loss": s.loss, **({"mtp_losses": s.mtp_losses} if s.mtp_losses else {}), "grad_norm": s.grad_norm,
+            "lr": s.lr, "expert_imbalance": s.expert_imbalance, "expert_load": s.expert_load,
+            "expert_bias": s.expert_bias, "tokens_per_s": tps, "mfu": mfu, "step_s": dt}
+
+# %% ../nbs/22_train.ipynb #84442ce5
+def _step_line(iteration: int, total: int, s: StepStats, tps: float, mfu: float) -> str:
+    return (f"iter {iteration:>6}/{total} · loss {s.loss:.4f} (LM {s.lm_loss:.4f} · MTP {s.mtp_loss:.4f} · "
+            f"aux {s.aux_loss:.2e}) · grad {s.grad_norm:.3f} · lr {s.lr:.3e} · {tps:,.0f} tok/s · MFU {mfu:.1%} · "
+            f"expert load max/mean {s.expert_imbalance:.2f}")
+
+def _skip_line(iteration: int, total: int, s: StepStats, in_a_row: int, allowed: int) -> str:
+    value = first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)[1]
+    return (f"[yellow]iter {iteration:>6}/{total} · {s.nonfinite} is {value}: step skipped, no update "
+            f"({in_a_row} of at most {allowed} in a row, train.skip_nonfinite_steps)[/]")
+
+# %% ../nbs/22_train.ipynb #217baf6d
+def _banner(cfg: PretrainConfig, device, peak: float, peak_src: str, run_dir: Path) -> str:
+    t = cfg.train
+    return (f"[bold]training[/] {param_counts(cfg.model).total_with_mtp:,} parameters on {device} · "
+            f"{t.train_iters} iterations × {t.global_batch_size} × {t.seq_length} tokens · MFU against {peak_src} "
+            f"({peak/1e9:.0f} GFLOP/s) · run folder {run_dir}")
+
+# %% ../nbs/22_train.ipynb #000a949e
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
           eod: int = 2, wandb_run=None, stop_after: Optional[int] = None, export_hf=None, log=None,
           start: Optional[Start] = None) -> TrainResult:
-    "Train `cfg` locally on the samples of `blend_path` from where `plan_start` says (the run folder's newest intact checkpoint)."
+    "Train `cfg` locally on the samples of `blend_path` from where `plan_start` says."
     console = _console(); say = log or console.print
     t, c = cfg.train, cfg.checkpoint
     run_dir = Path(run_dir or c.save or "output/run")
     start = start or plan_start(cfg, blend_path, run_dir, say)
     device = pick_device(cfg)
-    torch.manual_seed(t.seed); np.random.seed(t.seed % 2**32); random.seed(t.seed)
-    model = model if model is not None else build_model(cfg.model, device=device)
-    optimizer = make_optimizer(model, cfg)
-    iteration, ckpt, state = 0, start.checkpoint, None
-    if ckpt is not None:  # before anything is written: a checkpoint that does not fit the model stops here
-        try: state = load_checkpoint(ckpt, model, optimizer)
-        except (RuntimeError, ValueError, KeyError) as e:
-            raise ConfigError(f"{ckpt} does not fit the model of this config: {_first_line(e)}") from None
-        iteration = state["iteration"]
+    ckpt = start.checkpoint
+    model, optimizer, state = _seeded_model(cfg, device, model, ckpt)
+    iteration = state["iteration"] if state is not None else 0
     run_dir.mkdir(parents=True, exist_ok=True)
     sched = schedule_from_config(cfg)
-    has_valid = t.eval_iters > 0 and t.eval_interval > 0
-    data = build_datasets(blend_path, t.seq_length, sample_counts(t.train_iters, t.global_batch_size, t.eval_iters, has_valid),
-                          seed=t.seed, vocab_size=vocab_size or cfg.model.vocab_size, eod=eod, cache_dir=run_dir / "data_cache")
-    if data["valid"] is None and has_valid: say(f"[yellow]no valid split in {blend_path}: no evaluation[/]"); has_valid = False
-    metrics = MetricsLog(run_dir / "metrics.jsonl", wandb_run)
-    resumed_from = ckpt
+    data, has_valid = _datasets(cfg, blend_path, run_dir, vocab_size, eod, say)
     if ckpt is not None: say(f"resumed from {ckpt} at iteration {iteration}")
-    if ckpt is not None and not start.new_phase: metrics.truncate(iteration)
-    else: metrics.path.unlink(missing_ok=True)  # a new run, or a new phase: no record of this folder is kept
+    metrics = _open_metrics(run_dir, wandb_run, start, iteration)
     _write_atomic(run_dir / "config.yaml", to_yaml(cfg))
     fpt = flops_per_token(cfg.model, t.seq_length)
     peak, peak_src = peak_flops(device)
     tokens_per_step = t.global_batch_size * t.seq_length
-    n_eval = t.eval_iters * t.global_batch_size
     valid_losses = [(r["iteration"], r["lm_loss"]) for r in metrics.records() if r.get("split") == "valid"]
-    say(f"[bold]training[/] {param_counts(cfg.model).total_with_mtp:,} parameters on {device} · {t.train_iters} iterations × "
-        f"{t.global_batch_size} × {t.seq_length} tokens · MFU against {peak_src} ({peak/1e9:.0f} GFLOP/s) · run folder {run_dir}")
-
-    def do_eval(it):
-        ev = evaluate(model, data["valid"], n_eval, t.micro_batch_size, device, t.precision)
-        metrics.log(_json_safe({"iteration": it, "split": "valid", **ev}))
-        if (bad := first_nonfinite(ev["lm_loss"], ev.get("mtp_losses", []), 0.0, 0.0)) is not None:  # the last update diverged
-            raise TrainingError(f"iteration {it}: the valid {bad[0]} is {bad[1]}; training stopped before saving, so no checkpoint, "
-                                f"Hugging Face export or model artifact holds it (newest checkpoint: {last_ckpt or 'none'}); lower optimizer.lr")
-        valid_losses.append((it, ev["lm_loss"]))
-        mtp = f" · MTP {' '.join(f'{m:.3f}' for m in ev['mtp_losses'])}" if "mtp_losses" in ev else ""
-        say(f"[cyan]eval  iter {it:>6}/{t.train_iters} · valid LM loss {ev['lm_loss']:.4f}{mtp}[/]")
-
+    say(_banner(cfg, device, peak, peak_src, run_dir))
+    do_eval = lambda it: valid_losses.append((it, _evaluate(model, data, cfg, device, metrics, it, last_ckpt, say)))
     if state is not None: set_rng_state(state["rng"])  # as the checkpoint left it, whatever the setup above drew
     last_ckpt, tps, mfu, in_a_row = ckpt, 0.0, 0.0, 0
     if has_valid and iteration == 0: do_eval(0)
@@ -123,26 +173,22 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         dt = time.perf_counter() - t0
         iteration += 1
         tps = tokens_per_step / dt; mfu = tps * fpt / peak
-        record = {"iteration": iteration, "lm_loss": s.lm_loss, "mtp_loss": s.mtp_loss, "aux_loss": s.aux_loss,
-                  "loss": s.loss, **({"mtp_losses": s.mtp_losses} if s.mtp_losses else {}), "grad_norm": s.grad_norm,
-                  "lr": s.lr, "expert_imbalance": s.expert_imbalance, "expert_load": s.expert_load, "expert_bias": s.expert_bias,
-                  "tokens_per_s": tps, "mfu": mfu, "step_s": dt}
         in_a_row = in_a_row + 1 if s.nonfinite else 0
         if s.nonfinite:
-            metrics.log(_json_safe({**record, "nonfinite": s.nonfinite}))
-            if in_a_row > t.skip_nonfinite_steps: raise TrainingError(_diverged(iteration, s, in_a_row, t.skip_nonfinite_steps, last_ckpt))
-            say(f"[yellow]iter {iteration:>6}/{t.train_iters} · {s.nonfinite} is {first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)[1]}: "
-                f"step skipped, no update ({in_a_row} of at most {t.skip_nonfinite_steps} in a row, train.skip_nonfinite_steps)[/]")
-        else: metrics.log(record)
+            metrics.log(_json_safe({**_record(iteration, s, tps, mfu, dt), "nonfinite": s.nonfinite}))
+            if in_a_row > t.skip_nonfinite_steps:
+                raise TrainingError(_diverged(iteration, s, in_a_row, t.skip_nonfinite_steps, last_ckpt))
+            say(_skip_line(iteration, t.train_iters, s, in_a_row, t.skip_nonfinite_steps))
+        else: metrics.log(_record(iteration, s, tps, mfu, dt))
         if not s.nonfinite and (iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters):
-            say(f"iter {iteration:>6}/{t.train_iters} · loss {s.loss:.4f} (LM {s.lm_loss:.4f} · MTP {s.mtp_loss:.4f} · aux {s.aux_loss:.2e}) "
-                f"· grad {s.grad_norm:.3f} · lr {s.lr:.3e} · {tps:,.0f} tok/s · MFU {mfu:.1%} · expert load max/mean {s.expert_imbalance:.2f}")
+            say(_step_line(iteration, t.train_iters, s, tps, mfu))
         if has_valid and (iteration % t.eval_interval == 0 or iteration == t.train_iters): do_eval(iteration)
         if (c.save_interval and iteration % c.save_interval == 0) or iteration == t.train_iters:
-            last_ckpt = save_checkpoint(run_dir, iteration, model, optimizer,
-                                        {"consumed_samples": iteration * t.global_batch_size, "run": start.record}, c.keep_last, to_yaml(cfg))
+            progress = {"consumed_samples": iteration * t.global_batch_size, "run": start.record}
+            last_ckpt = save_checkpoint(run_dir, iteration, model, optimizer, progress, c.keep_last, to_yaml(cfg))
         if stop_after is not None and iteration >= stop_after: break
-    res = TrainResult(run_dir, iteration, last_ckpt, metrics.path, valid_losses, resumed_from=resumed_from, tokens_per_s=tps, mfu=mfu)
+    res = TrainResult(run_dir, iteration, last_ckpt, metrics.path, valid_losses, resumed_from=ckpt,
+                      tokens_per_s=tps, mfu=mfu)
     if iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
         res.hf_dir = export_hf_checkpoint(model, run_dir / "hf", blend_path, say)
     return res
@@ -194,11 +240,13 @@ def resolve_blend(cfg: PretrainConfig):
         p = p / "blend.json" if p.is_dir() else p
         if not p.is_file(): raise ConfigError(f"data.blend_path={cfg.data.blend_path}: no such file")
         return p, None
-    if not cfg.run.data: raise ConfigError("no training data: set data.blend_path=/path/to/blend.json or run.data=<artifact>:latest")
+    if not cfg.run.data:
+        raise ConfigError("no training data: set data.blend_path=/path/to/blend.json or run.data=<artifact>:latest")
     from nemotron_nb.artifacts import resolve_artifact  # 30_artifacts, a later notebook: imported when used
     art = resolve_artifact(cfg.run.data)
     p = Path(art.path) / "blend.json"
-    if not p.is_file(): raise ConfigError(f"run.data={cfg.run.data}: artifact {art.name}:{art.version} has no blend.json at {art.path}")
+    if not p.is_file():
+        raise ConfigError(f"run.data={cfg.run.data}: artifact {art.name}:{art.version} has no blend.json at {art.path}")
     return p, art
 
 # %% ../nbs/22_train.ipynb #42c926b1
@@ -206,9 +254,11 @@ def _wandb_run(cfg: PretrainConfig, run_dir: Path, name: str):
     project = cfg.logger.wandb_project or os.environ.get("WANDB_PROJECT")
     if not project or os.environ.get("WANDB_MODE") == "disabled": return None
     try: import wandb
-    except ImportError: raise ConfigError("logger.wandb_project is set but wandb is not installed (pip install wandb)") from None
-    return wandb.init(project=project, entity=cfg.logger.wandb_entity or os.environ.get("WANDB_ENTITY"), name=name, dir=str(run_dir),
-                      config=redact(to_dict(cfg)), job_type="pretrain", tags=["pretrain"])
+    except ImportError:
+        raise ConfigError("logger.wandb_project is set but wandb is not installed (pip install wandb)") from None
+    entity = cfg.logger.wandb_entity or os.environ.get("WANDB_ENTITY")
+    return wandb.init(project=project, entity=entity, name=name, dir=str(run_dir), config=redact(to_dict(cfg)),
+                      job_type="pretrain", tags=["pretrain"])
 
 # %% ../nbs/22_train.ipynb #58c07e97
 def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
@@ -219,7 +269,8 @@ def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
     inputs = [data_art.ref] if data_art is not None else []
     art = register_artifact(Path(cfg.checkpoint.save).name, "model", res.run_dir, meta, inputs=inputs,
                             aliases=("latest", f"iter_{res.iteration:07d}"))
-    say(f"model artifact: {art.ref} (aliases latest, iter_{res.iteration:07d}, inputs {', '.join(art.inputs) or 'none'})")
+    inputs = ', '.join(art.inputs) or 'none'
+    say(f"model artifact: {art.ref} (aliases latest, iter_{res.iteration:07d}, inputs {inputs})")
     return art
 
 # %% ../nbs/22_train.ipynb #f133670e
@@ -246,13 +297,15 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
         if wb is not None: wb.finish(exit_code=2 if isinstance(e, ConfigError) else 1)
         if isinstance(e, ConfigError): raise
         if isinstance(e, OSError) and e.errno != errno.ENOSPC: raise
-        if isinstance(e, OSError): e = f"no space left on device writing {e.filename}: the run stopped; its newest checkpoint is {_newest(run_dir)}"
+        if isinstance(e, OSError):
+            e = (f"no space left on device writing {e.filename}: the run stopped; its newest checkpoint is "
+                 f"{_newest(run_dir)}")
         print(f"error: {e}", file=sys.stderr); return 1
     art = _register_model(cfg, res, model, data_art, say)
     if wb is not None: wb.finish()
     v = res.valid_losses
-    say(f"\n[bold green]done[/]: {res.iteration} iterations · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else
-        f"\n[bold green]done[/]: {res.iteration} iterations")
+    losses = f" · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else ""
+    say(f"\n[bold green]done[/]: {res.iteration} iterations{losses}")
     say(f"  data            {blend_path}" + (f" (artifact {data_art.ref})" if data_art else ""))
     say(f"  run folder      {res.run_dir}\n  metrics         {res.metrics}\n  last checkpoint {res.checkpoint}")
     if res.hf_dir: say(f"  Hugging Face    {res.hf_dir}")
