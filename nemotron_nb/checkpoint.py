@@ -49,6 +49,7 @@ def rng_state() -> dict:
     return s
 
 def set_rng_state(s: dict):
+    "Restore the RNG states that `rng_state` took."
     random.setstate(s["python"]); np.random.set_state(s["numpy"]); torch.set_rng_state(s["torch"])
     if "cuda" in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
@@ -62,7 +63,25 @@ def _newest(save_dir) -> str:
     found = sorted(Path(save_dir).glob("iter_*")) if Path(save_dir).is_dir() else []
     return str(found[-1]) if found else "none"
 
-# %% ../nbs/21b_checkpoint.ipynb #16208972
+# %% ../nbs/21b_checkpoint.ipynb #7cf18f7e
+def _write_files(tmp: Path, iteration: int, model, optimizer, state: dict, config_yaml: Optional[str]):
+    "The files of a checkpoint and the manifest of their sizes and checksums, in the folder `tmp`."
+    torch.save(model.state_dict(), tmp / "model.pt")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
+    if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
+    names = CKPT_FILES + (("config.yaml",) if config_yaml is not None else ())
+    files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in names}
+    _write_atomic(tmp / "manifest.json", json.dumps({"iteration": iteration, "files": files}, indent=2))
+
+# %% ../nbs/21b_checkpoint.ipynb #45995a70
+def _save_failed(e: OSError, iteration: int, final: Path, save_dir: Path) -> TrainingError:
+    why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e)).lower()
+    return TrainingError(f"iteration {iteration}: cannot write checkpoint {final}: {why}; no partial checkpoint is "
+                         f"left and the newest is still {_newest(save_dir)}: free space (or set checkpoint.save to "
+                         f"another folder) and run again to resume from it")
+
+# %% ../nbs/21b_checkpoint.ipynb #f9aeb943
 def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, keep_last: int = 2,
                     config_yaml: Optional[str] = None) -> Path:
     "Write `iter_NNNNNNN` atomically with its manifest (and `config_yaml`), move the tracker, keep `keep_last`."
@@ -76,23 +95,12 @@ def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, kee
     try:
         if tmp.exists(): shutil.rmtree(tmp)
         tmp.mkdir()
-        torch.save(model.state_dict(), tmp / "model.pt")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
-        if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
-        names = CKPT_FILES + (("config.yaml",) if config_yaml is not None else ())
-        files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in names}
-        manifest = {"iteration": iteration, "files": files}
-        _write_atomic(tmp / "manifest.json", json.dumps(manifest, indent=2))
+        _write_files(tmp, iteration, model, optimizer, state, config_yaml)
         if final.exists(): shutil.rmtree(final)
         tmp.rename(final)
         _write_atomic(save_dir / TRACKER, f"{iteration}\n")
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e)).lower()
-        raise TrainingError(f"iteration {iteration}: cannot write checkpoint {final}: {why}; no partial checkpoint is "
-                            f"left and the newest is still {_newest(save_dir)}: free space (or set checkpoint.save to "
-                            f"another folder) and run again to resume from it") from None
+        shutil.rmtree(tmp, ignore_errors=True); raise _save_failed(e, iteration, final, save_dir) from None
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     for old in sorted(save_dir.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
     return final

@@ -19,6 +19,7 @@ class MetricsLog:
     def __init__(self, path, wandb_run=None):
         self.path, self.wandb_run = Path(path), wandb_run
     def records(self) -> list[dict]:
+        "Every complete record of the file, in order."
         if not self.path.is_file(): return []
         out = []
         for line in self.path.read_text().splitlines():
@@ -30,6 +31,7 @@ class MetricsLog:
         keep = [r for r in self.records() if r.get("iteration", 0) <= iteration]
         _write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in keep))
     def log(self, record: dict):
+        "Append `record` (and send its numbers to W&B under `train/` or `valid/`)."
         with open(self.path, "a") as f: f.write(json.dumps(record) + "\n"); f.flush()
         if self.wandb_run is not None:
             prefix = "valid/" if record.get("split") == "valid" else "train/"

@@ -58,9 +58,9 @@ def _autocast(device: torch.device, precision: str):
     if device.type == "cuda" and precision == "bf16-mixed": return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
 
-# %% ../nbs/21a_step.ipynb #eb5c3739
-def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, precision: str = "fp32") -> StepStats:
-    "One optimizer step over the micro-batches `batches` ((b, L+1) each) at learning rate `lr`."
+# %% ../nbs/21a_step.ipynb #e99e7b92
+def _accumulate(model, batches, device, precision: str) -> tuple[dict, list]:
+    "Forward and backward over `batches`: the gradient of their mean loss; (mean losses, mean MTP loss per depth)."
     model.train()
     n = len(batches); sums = {"lm": 0.0, "mtp": 0.0, "aux": 0.0, "loss": 0.0}; mtp = []
     for x in batches:
@@ -71,21 +71,36 @@ def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, p
         sums["lm"] += out.lm_loss.item() / n; sums["mtp"] += float(out.mtp_loss.detach()) / n
         sums["aux"] += float(out.aux_loss.detach()) / n; sums["loss"] += out.loss.item() / n
         mtp = [a + l.item() / n for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf")))
-    bad = first_nonfinite(sums["lm"], mtp, sums["aux"], grad_norm)
-    if bad is not None:  # drop the step: weights, AdamW moments and expert biases stay those of the last good step
-        optimizer.zero_grad(set_to_none=True)
-        for name, counts in model.named_buffers():
-            if name.endswith("tokens_per_expert"): counts.zero_()
-        return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr, 1.0, mtp, nonfinite=bad[0])
-    for group in optimizer.param_groups: group["lr"] = lr
-    optimizer.step(); optimizer.zero_grad(set_to_none=True)
-    counts = model.update_expert_biases()  # (num MoE layers, E), this step's routing
+    return sums, mtp
+
+# %% ../nbs/21a_step.ipynb #970770bf
+def _drop_step(model, optimizer):
+    "Discard the gradients and the routed-token counts of a step that is not applied."
+    optimizer.zero_grad(set_to_none=True)
+    for name, counts in model.named_buffers():
+        if name.endswith("tokens_per_expert"): counts.zero_()
+
+# %% ../nbs/21a_step.ipynb #a92db8ac
+def _expert_stats(model, counts) -> tuple[float, list, list]:
+    "(mean load imbalance, max/mean load per MoE layer, bias spread per router) from `counts` (num MoE layers, E)."
     load = (counts.max(1).values / counts.mean(1).clamp(min=1e-9)) if counts.numel() else torch.ones(0)
     imbalance = float(load.mean()) if counts.numel() else 1.0
     biases = [b for name, b in model.named_buffers() if name.endswith("e_score_correction_bias")]
-    return StepStats(sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr, imbalance, mtp,
-                     [round(float(v), 4) for v in load], [round(float(b.max() - b.min()), 6) for b in biases])
+    return imbalance, [round(float(v), 4) for v in load], [round(float(b.max() - b.min()), 6) for b in biases]
+
+# %% ../nbs/21a_step.ipynb #556a8def
+def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, precision: str = "fp32") -> StepStats:
+    "One optimizer step over the micro-batches `batches` ((b, L+1) each) at learning rate `lr`."
+    sums, mtp = _accumulate(model, batches, device, precision)
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf")))
+    measured = (sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr)
+    if (bad := first_nonfinite(sums["lm"], mtp, sums["aux"], grad_norm)) is not None:
+        _drop_step(model, optimizer)  # weights, AdamW moments and expert biases stay those of the last good step
+        return StepStats(*measured, 1.0, mtp, nonfinite=bad[0])
+    for group in optimizer.param_groups: group["lr"] = lr
+    optimizer.step(); optimizer.zero_grad(set_to_none=True)
+    imbalance, load, spread = _expert_stats(model, model.update_expert_biases())
+    return StepStats(*measured, imbalance, mtp, load, spread)
 
 # %% ../nbs/21a_step.ipynb #4f39f5b3
 @torch.no_grad()

@@ -130,12 +130,28 @@ def _skip_line(iteration: int, total: int, s: StepStats, in_a_row: int, allowed:
     return (f"[yellow]iter {iteration:>6}/{total} · {s.nonfinite} is {value}: step skipped, no update "
             f"({in_a_row} of at most {allowed} in a row, train.skip_nonfinite_steps)[/]")
 
-# %% ../nbs/22_train.ipynb #217baf6d
+# %% ../nbs/22_train.ipynb #4cb4b408
 def _banner(cfg: PretrainConfig, device, peak: float, peak_src: str, run_dir: Path) -> str:
     t = cfg.train
     return (f"[bold]training[/] {param_counts(cfg.model).total_with_mtp:,} parameters on {device} · "
             f"{t.train_iters} iterations × {t.global_batch_size} × {t.seq_length} tokens · MFU against {peak_src} "
             f"({peak/1e9:.0f} GFLOP/s) · run folder {run_dir}")
+
+# %% ../nbs/22_train.ipynb #3dba16d1
+def _log_step(metrics: MetricsLog, cfg: PretrainConfig, iteration: int, s: StepStats, speed: tuple, in_a_row: int,
+              last_ckpt, say):
+    "Log one iteration (`speed`: tokens/s, MFU, seconds) to `metrics.jsonl` and, every `log_interval`, the console."
+    t = cfg.train
+    record = _record(iteration, s, *speed)
+    if s.nonfinite:
+        metrics.log(_json_safe({**record, "nonfinite": s.nonfinite}))
+        if in_a_row > t.skip_nonfinite_steps:
+            raise TrainingError(_diverged(iteration, s, in_a_row, t.skip_nonfinite_steps, last_ckpt))
+        say(_skip_line(iteration, t.train_iters, s, in_a_row, t.skip_nonfinite_steps))
+        return
+    metrics.log(record)
+    if iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters:
+        say(_step_line(iteration, t.train_iters, s, *speed[:2]))
 
 # %% ../nbs/22_train.ipynb #000a949e
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
@@ -174,14 +190,7 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         iteration += 1
         tps = tokens_per_step / dt; mfu = tps * fpt / peak
         in_a_row = in_a_row + 1 if s.nonfinite else 0
-        if s.nonfinite:
-            metrics.log(_json_safe({**_record(iteration, s, tps, mfu, dt), "nonfinite": s.nonfinite}))
-            if in_a_row > t.skip_nonfinite_steps:
-                raise TrainingError(_diverged(iteration, s, in_a_row, t.skip_nonfinite_steps, last_ckpt))
-            say(_skip_line(iteration, t.train_iters, s, in_a_row, t.skip_nonfinite_steps))
-        else: metrics.log(_record(iteration, s, tps, mfu, dt))
-        if not s.nonfinite and (iteration % cfg.logger.log_interval == 0 or iteration == t.train_iters):
-            say(_step_line(iteration, t.train_iters, s, tps, mfu))
+        _log_step(metrics, cfg, iteration, s, (tps, mfu, dt), in_a_row, last_ckpt, say)
         if has_valid and (iteration % t.eval_interval == 0 or iteration == t.train_iters): do_eval(iteration)
         if (c.save_interval and iteration % c.save_interval == 0) or iteration == t.train_iters:
             progress = {"consumed_samples": iteration * t.global_batch_size, "run": start.record}
@@ -280,13 +289,29 @@ def _eod(blend_path) -> int:
     try: return 2 if eos is None else int(eos)
     except (ValueError, TypeError): return 2
 
-# %% ../nbs/22_train.ipynb #40d74b77
+# %% ../nbs/22_train.ipynb #2f3bcd20
+def _failure_line(e: Exception, run_dir: Path) -> str:
+    "The one line of a failed run: the error, or for a full disk the file and the newest checkpoint."
+    if not isinstance(e, OSError): return str(e)
+    return f"no space left on device writing {e.filename}: the run stopped; its newest checkpoint is {_newest(run_dir)}"
+
+# %% ../nbs/22_train.ipynb #298eafa9
+def _say_done(res: TrainResult, blend_path, data_art, art, say):
+    v = res.valid_losses
+    losses = f" · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else ""
+    say(f"\n[bold green]done[/]: {res.iteration} iterations{losses}")
+    say(f"  data            {blend_path}" + (f" (artifact {data_art.ref})" if data_art else ""))
+    say(f"  run folder      {res.run_dir}\n  metrics         {res.metrics}\n  last checkpoint {res.checkpoint}")
+    if res.hf_dir: say(f"  Hugging Face    {res.hf_dir}")
+    if art is not None: say(f"  model artifact  {art.ref}")
+
+# %% ../nbs/22_train.ipynb #f69f0642
 def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "default") -> int:
     "The `nemotron <model> pretrain` entry point: the local trainer or the Megatron-Bridge backend."
     blend_path, data_art = resolve_blend(cfg)
     run_name = f"{model}-pretrain-{config_name}"
     if cfg.backend == "megatron":
-        from nemotron_nb.megatron import run_megatron
+        from nemotron_nb.megatron import run_megatron  # 23_megatron, a later notebook: imported when used
         run_megatron(cfg, blend_path, run_name=run_name); return 0
     console = _console(); say = console.print
     run_dir = Path(cfg.checkpoint.save or f"output/{run_name}")
@@ -295,19 +320,9 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
     try: res = train(cfg, blend_path, run_dir=run_dir, wandb_run=wb, eod=_eod(blend_path), start=start)
     except (TrainingError, ConfigError, OSError) as e:
         if wb is not None: wb.finish(exit_code=2 if isinstance(e, ConfigError) else 1)
-        if isinstance(e, ConfigError): raise
-        if isinstance(e, OSError) and e.errno != errno.ENOSPC: raise
-        if isinstance(e, OSError):
-            e = (f"no space left on device writing {e.filename}: the run stopped; its newest checkpoint is "
-                 f"{_newest(run_dir)}")
-        print(f"error: {e}", file=sys.stderr); return 1
+        if isinstance(e, ConfigError) or (isinstance(e, OSError) and e.errno != errno.ENOSPC): raise
+        print(f"error: {_failure_line(e, run_dir)}", file=sys.stderr); return 1
     art = _register_model(cfg, res, model, data_art, say)
     if wb is not None: wb.finish()
-    v = res.valid_losses
-    losses = f" · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else ""
-    say(f"\n[bold green]done[/]: {res.iteration} iterations{losses}")
-    say(f"  data            {blend_path}" + (f" (artifact {data_art.ref})" if data_art else ""))
-    say(f"  run folder      {res.run_dir}\n  metrics         {res.metrics}\n  last checkpoint {res.checkpoint}")
-    if res.hf_dir: say(f"  Hugging Face    {res.hf_dir}")
-    if art is not None: say(f"  model artifact  {art.ref}")
+    _say_done(res, blend_path, data_art, art, say)
     return 0
