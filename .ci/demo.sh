@@ -11,7 +11,7 @@ OUT="${DEMO_OUT:-$PWD}"; mkdir -p "$OUT"; cd "$OUT"
 start=$(date +%s)
 echo "== the tiny nano3 model: layers, parameters, FLOPs"
 python - <<'PY'
-from nemotron_nb.config import load_config
+from nemotron_nb.recipe import load_config
 from nemotron_nb.pattern import param_counts, flops_per_token, parse_pattern
 cfg = load_config("nano3", "tiny")
 m = cfg.model; c = param_counts(m)

@@ -3,7 +3,7 @@
 Both sides train the same tiny config (`nano3` / `super3` tiny recipe models; transformers has no MTP, so the comparison
 uses the main stack and ours with MTP is printed beside it) from the same weights (`nemotron_nb.hf.to_hf`) on the same
 global batch: micro-batches with gradient accumulation, gradient clipping, AdamW (weight decay on matrices), and on
-CUDA bf16 autocast. Ours is `nemotron_nb.train.train_step` (which also applies the expert-bias update); the peer is the
+CUDA bf16 autocast. Ours is `nemotron_nb.step.train_step` (which also applies the expert-bias update); the peer is the
 shortest loop that does the same work. transformers' experts run with its fastest implementation (`grouped_mm`).
 Steps are interleaved (ours, peer, ours, ...) and the best of N is kept, so a busy machine hurts both alike.
 MFU = tokens/s x Megatron FLOPs per token / peak (known GPU: its dense bf16 peak; CPU: a measured fp32 matmul).
@@ -24,7 +24,8 @@ def main():
     from nemotron_nb.model import build_model
     from nemotron_nb.pattern import parse_pattern, flops_per_token
     from nemotron_nb.hf import to_hf
-    from nemotron_nb.train import make_optimizer, train_step, peak_flops, param_groups
+    from nemotron_nb.step import make_optimizer, train_step, param_groups
+    from nemotron_nb.metrics import peak_flops
     if args.threads: torch.set_num_threads(args.threads)
     dev = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu")
     precision = "bf16-mixed" if dev.type == "cuda" else "fp32"

@@ -388,11 +388,3 @@ def to_yaml(cfg, secrets: bool = False) -> str:
     "A config as YAML (secret values redacted unless `secrets`)."
     d = to_dict(cfg)
     return yaml.dump(d if secrets else redact(d), Dumper=YamlDumper, sort_keys=False, default_flow_style=False)
-
-# %% ../nbs/00_config.ipynb #208c0635
-def __getattr__(name):
-    "`load_config` moved to `nemotron_nb.recipe`; kept importable from here until `22_train` imports it from there."
-    if name == "load_config":
-        from nemotron_nb.recipe import load_config
-        return load_config
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -79,10 +79,6 @@ def test_readme_is_generated_from_index():
 # of heavy optional packages are not nemotron_nb's, so they are no edges here).
 import ast, re
 
-# `config.__getattr__` keeps `load_config` importable from `nemotron_nb.config` for 22_train and tests/test_train.py until
-# they import it from `nemotron_nb.recipe`; delete this entry with that function.
-TEMPORARY_EDGES = {("config", "recipe")}
-
 def internal_imports(source: str, package: str = "nemotron_nb") -> set[str]:
     "The modules of `package` that the module `source` imports anywhere in it (`from .x import`, `import package.x`, `from package import x`)."
     out = set()
@@ -132,7 +128,6 @@ def test_import_graph_has_no_cycle():
     "No module of the package imports itself back, counting the imports inside functions."
     graph = import_graph(ROOT / "nemotron_nb")
     assert "pattern" in graph["recipe"] and "recipe" not in graph["pattern"]  # the recipe loader needs the pattern rules, not back
-    graph = {m: deps - {n for k, n in TEMPORARY_EDGES if k == m} for m, deps in graph.items()}
     assert find_cycle(graph) == [], "import cycle: " + " -> ".join(find_cycle(graph))
 
 def test_internal_imports_go_to_earlier_notebooks():
@@ -140,5 +135,5 @@ def test_internal_imports_go_to_earlier_notebooks():
     pkg = ROOT / "nemotron_nb"
     order = {m: notebook_of(pkg / f"{m}.py") for m in import_graph(pkg)}
     later = sorted(f"{m} ({order[m]}) imports {n} ({order[n]})" for m, deps in import_graph(pkg).items() for n in deps
-                   if order[n] >= order[m] and (m, n) not in TEMPORARY_EDGES)
+                   if order[n] >= order[m])
     assert not later, "imports of a later notebook's module: " + "; ".join(later)

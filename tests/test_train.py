@@ -112,7 +112,7 @@ def test_hf_export_loads_in_transformers_with_equal_logits(nano3_run):
     run_dir, _ = nano3_run
     pytest.importorskip("nemotron_nb.hf", reason="the Hugging Face conversion (06_hf) is not built in this version")
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from nemotron_nb.config import load_config
+    from nemotron_nb.recipe import load_config
     from nemotron_nb.model import build_model
     hf = AutoModelForCausalLM.from_pretrained(run_dir / "hf").eval()
     ours = build_model(load_config("nano3", "tiny").model)
@@ -205,9 +205,10 @@ def test_diverged_run_stops_without_publishing(nano3_run, work):
 def test_skipped_step_is_not_applied_and_the_run_continues(tmp_path):
     "In process: a NaN LM loss at step 3 of 6 with train.skip_nonfinite_steps=1: skipped, and AdamW stepped 5 times."
     import dataclasses
-    from nemotron_nb.config import load_config
+    from nemotron_nb.recipe import load_config
     from nemotron_nb.model import build_model
-    from nemotron_nb.train import train, write_small_blend, TrainingError
+    from nemotron_nb.train import train, write_small_blend
+    from nemotron_nb.checkpoint import TrainingError
     blend = write_small_blend(tmp_path / "data", num_docs=30)
     over = ["train.train_iters=6", "train.global_batch_size=4", "train.micro_batch_size=2", "train.seq_length=64", "train.eval_iters=0",
             "checkpoint.save_interval=3", "scheduler.lr_warmup_iters=2"]
