@@ -507,10 +507,12 @@ def summary_table(datasets: dict, title: str = ""):
 TEMP_RE = re.compile(r"\.(\d+)@(.+?)\.tmp(?:\.|$)")  # <name>.<pid>@<host>.tmp, and what ShardWriter makes of it: ....tmp.bin(.tmp)
 
 def _pid_alive(pid: int) -> bool:
+    "Whether process `pid` of this host still runs (a zombie, killed and not yet reaped by its new parent, does not)."
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True  # another user's
-    return True
+    try: return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError): return True
 
 def writer_gone(name: str) -> bool:
     "Whether the writer of temporary file `name` is gone: its pid is dead on this host (untagged: an earlier version's, gone)."
