@@ -14,7 +14,7 @@ from .config import ConfigError, did_you_mean
 
 # %% auto #0
 __all__ = ['BLEND_KEYS', 'NAME_RE', 'SPLITS', 'BlendEntry', 'load_blend', 'Holdout', 'Piece', 'make_blend_json', 'temp_path',
-           'atomic_write', 'write_json_atomic']
+           'atomic_write', 'write_json_atomic', 'file_in_the_way']
 
 # %% ../nbs/12_blend.ipynb #40445db1
 BLEND_KEYS = ("name", "path", "weight", "subset", "split", "text_field")
@@ -151,3 +151,11 @@ def atomic_write(path, data) -> Path:
 def write_json_atomic(path, obj):
     "Write `obj` as indented JSON to `path` (`atomic_write`)."
     return atomic_write(path, json.dumps(obj, indent=2) + "\n")
+
+# %% ../nbs/12_blend.ipynb #63fc5b4e
+def file_in_the_way(path) -> Optional[Path]:
+    "The file at `path` or above it that keeps a folder from being made there (None: none does)."
+    for p in (Path(path), *Path(path).parents):
+        if p.is_dir(): return None
+        if p.exists(): return p
+    return None

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from rich.markup import escape
 from .config import PretrainConfig, CheckpointConfig, ConfigError, to_dict, redact
-from .blend import atomic_write
+from .blend import atomic_write, file_in_the_way
 
 # %% auto #0
 __all__ = ['CKPT_FILES', 'TRACKER', 'LAYOUT_KEYS', 'SAMPLE_KEYS', 'TrainingError', 'rng_state', 'set_rng_state',
@@ -188,12 +188,9 @@ def config_changes(old: dict, new: dict, new_phase: bool = False) -> tuple[list[
 # %% ../nbs/21c_checkpoint.ipynb #c20b722a
 def check_folder(path, key: str = "checkpoint.save"):
     "Refuse a run folder that is a file or lies under one, before anything is written."
-    p = Path(path)
-    for q in (p, *p.parents):
-        if q.is_dir(): return
-        if q.exists():
-            under = "" if q == p else ", so nothing can be created under it"
-            raise ConfigError(f"{key}={path}: {q} is a file, not a folder{under}; choose a folder for the checkpoints")
+    if (f := file_in_the_way(path)) is not None:
+        under = "" if f == Path(path) else ", so nothing can be created under it"
+        raise ConfigError(f"{key}={path}: {f} is a file, not a folder{under}; choose a folder for the checkpoints")
 
 # %% ../nbs/21c_checkpoint.ipynb #f3cfaa07
 def check_vocab(cfg: PretrainConfig, blend_path):
@@ -249,9 +246,6 @@ class Start:
 def plan_start(cfg: PretrainConfig, blend_path, run_dir, say=print) -> Start:
     "Every check before a run writes anything: its folder, the vocabulary, the checkpoint to start from, what changed."
     check_folder(run_dir); check_vocab(cfg, blend_path)
-    if cfg.train.skip_nonfinite_steps < 0:
-        raise ConfigError(f"train.skip_nonfinite_steps={cfg.train.skip_nonfinite_steps}: "
-                          "must be at least 0 (0: stop at the first non-finite loss)")
     ckpt, new_phase = find_start(run_dir, cfg.checkpoint, say)
     record = run_record(cfg, blend_path)
     if ckpt is None: return Start(None, False, record)

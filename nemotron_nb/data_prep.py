@@ -16,7 +16,8 @@ import numpy as np
 from .config import ConfigError, DataPrepConfig, redact, to_dict
 from .tokenizer import TextTokenizer, load_tokenizer, stdlib_dir, stdlib_source_files, pydoc_topics
 from .indexed import ShardWriter, TMP_SUFFIX
-from .blend import BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, temp_path, write_json_atomic
+from .blend import (BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, temp_path,
+                               write_json_atomic, file_in_the_way)
 
 # %% auto #0
 __all__ = ['TEXT_EXTS', 'BAD_REASONS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'TEMP_RE', 'OUTPUT_FILES', 'TASK_ENV',
@@ -233,10 +234,8 @@ class ShardTask:
 def check_output_folder(cfg: DataPrepConfig) -> Path:
     "The output folder of `cfg`; `ConfigError` if it, or a folder above it, is a file."
     out = output_folder(cfg)
-    for p in (out, *out.parents):
-        if not p.exists(): continue
-        if p.is_dir(): return out
-        where = "is a file" if p == out else f"lies under {p}, which is a file"
+    if (f := file_in_the_way(out)) is not None:
+        where = "is a file" if f == out else f"lies under {f}, which is a file"
         raise ConfigError(f"output_dir={cfg.output_dir}: {out} {where}; expected a folder (or a path that does not exist yet)")
     return out
 
