@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
-from .config import ConfigError, is_secret, redact, to_dict, to_yaml, did_you_mean, type_name
+from .config import ConfigError, is_secret, shown, redact, to_dict, to_yaml, did_you_mean, type_name
 from .blend import atomic_write
 from .recipe import load_config, parse_overrides
 try: import tomllib  # Python 3.11+
@@ -75,10 +75,6 @@ TUNNELS = ("local", "ssh")
 
 TOML_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", dict: "a table"}  # for `type_name`
 
-def _shown(key, value):
-    "A value as an error message may show it: `******` for a secret."
-    return "******" if is_secret(str(key), value if isinstance(value, str) else "?") else value  # (a secret's name: whatever its type)
-
 def check_profile_keys(data: dict, where: str) -> dict:
     "The profile (or `run.env`) with TOML floats of whole value as ints; `ConfigError` for the first unknown key or wrongly typed value."
     out = {}
@@ -88,7 +84,7 @@ def check_profile_keys(data: dict, where: str) -> dict:
         tp = PROFILE_KEYS[key]
         if tp is int and isinstance(value, float) and value.is_integer(): value = int(value)  # `8.0`, `1e0` as people write them
         ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-        if not ok: raise ConfigError(f"{where}: {key}={_shown(key, value)!r}: expected {type_name(tp, TOML_TYPE_NAMES)}")
+        if not ok: raise ConfigError(f"{where}: {key}={shown(key, value)}: expected {type_name(tp, TOML_TYPE_NAMES)}")
         if key == "mounts":
             for m in value: mount_entry(m, where)
         out[key] = value
@@ -108,7 +104,7 @@ def check_sections(env: dict, source: str = ENV_FILE_NAME):
         table = env.get("artifacts", {}).get("manifest", {}) if sec == "artifacts.manifest" else env.get(sec, {})
         for k, v in table.items():
             if k not in keys: raise ConfigError(f"{source} [{sec}]: unknown key {k!r}{did_you_mean(k, keys)}")
-            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={_shown(k, v)!r}: expected {type_name(keys[k], TOML_TYPE_NAMES)}")
+            if not isinstance(v, keys[k]): raise ConfigError(f"{source} [{sec}]: {k}={shown(k, v)}: expected {type_name(keys[k], TOML_TYPE_NAMES)}")
 
 def resolve_profile(env: dict, name: str, source: str = ENV_FILE_NAME) -> dict:
     "The profile `name` of a parsed `env.toml`, its `extends` chain merged (child over parent; `env_vars` merged key by key)."
