@@ -11,7 +11,7 @@ from .recipe import available_configs, load_config
 
 # %% auto #0
 __all__ = ['STAGES', 'OPTIONS', 'NOT_BUILT', 'Stage', 'UsageError', 'Args', 'parse_args', 'help_text', 'resolve_stage',
-           'stage_config', 'command_args', 'command_line', 'describe', 'dry_run_checks', 'main']
+           'env_wandb', 'stage_config', 'command_args', 'command_line', 'describe', 'dry_run_checks', 'main']
 
 # %% ../nbs/32_cli.ipynb #aa4644bb
 @dataclass(frozen=True)
@@ -129,6 +129,11 @@ def resolve_stage(words) -> tuple[str, Stage]:
     raise UsageError(f"unknown command {' '.join(rest) or '(none)'!r} for {model}{did_you_mean(' '.join(rest), known)}; "
                      f"expected one of: {', '.join(known)}")
 
+def env_wandb() -> dict | None:
+    "env.toml's `[wandb]` table (an original recipe's `${run.wandb.project}` names it), or None without env.toml."
+    from nemotron_nb.launch import find_env_file, read_env_file
+    return read_env_file(path).get("wandb") if (path := find_env_file()) else None
+
 def stage_config(args: Args):
     "The model, stage and typed config for parsed `args`."
     model, st = resolve_stage(args.words)
@@ -145,7 +150,7 @@ def stage_config(args: Args):
         phases = [p.strip() for p in args.phases.split(",") if p.strip()]
         if not phases: raise UsageError("--phases needs at least one config name, e.g. --phases phase1,phase2")
         config = phases[0]
-    return model, st, load_config(model, config, overrides, kind=st.kind)
+    return model, st, load_config(model, config, overrides, kind=st.kind, wandb=env_wandb)
 
 def command_args(model: str, stage_words, config: str = "default", overrides=(), mode: str | None = None,
                  profile: str | None = None, dry_run: bool = False) -> list[str]:
