@@ -519,6 +519,13 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
     return config_from_dict(merged, kind, source=str(path))
 
 # %% ../nbs/01b_recipes.ipynb #fc5cd19e
+def _in_schema_order(data: dict, schema) -> dict:
+    "`data` with its keys in the order of `schema`'s fields (`preset` first), sections too."
+    hints, names = typing.get_type_hints(schema), [f.name for f in fields(schema)]
+    ordered = {k: v for k, v in data.items() if k not in names} | {k: data[k] for k in names if k in data}
+    return {k: _in_schema_order(v, hints[k]) if isinstance(v, dict) and is_dataclass(hints.get(k)) else v
+            for k, v in ordered.items()}
+
 def import_original_config(path, model: str, wandb=None) -> tuple[str, list[str]]:
     "Our YAML for an original recipe file (training or data prep), and one-line notes on what was mapped or ignored."
     path = find_config(str(path), model)
@@ -527,6 +534,7 @@ def import_original_config(path, model: str, wandb=None) -> tuple[str, list[str]
     kind = "data_prep" if any(k in raw for k in prep_keys) else "pretrain"
     data, notes = read_config(path, model, kind, wandb)
     config_from_dict(data, kind, source=str(path))  # refuses what would not load
+    data = _in_schema_order(data, SCHEMAS[kind])
     head = [f"# nemotron {model} {kind.replace('_', ' ')} config, imported from {path}"]
     head += [f"# note: {n}" for n in notes]
     return "\n".join(head) + "\n" + yaml.dump(data, Dumper=YamlDumper, sort_keys=False, default_flow_style=False), notes
