@@ -4,20 +4,22 @@
 
 # %% ../nbs/01b_recipes.ipynb #9ffde14c
 from __future__ import annotations
-import dataclasses, math, sys, typing
+import copy, dataclasses, math, os, re, sys, typing
 from dataclasses import fields, asdict, is_dataclass
 from pathlib import Path
 
 import yaml
 from omegaconf import OmegaConf, DictConfig
-from .config import (ConfigError, DataPrepConfig, PretrainConfig, ModelConfig, PACKAGE_DIR, MODELS, KINDS,
+from .config import (ConfigError, DataPrepConfig, PretrainConfig, ModelConfig, DataConfig, PACKAGE_DIR, MODELS, KINDS,
                                 model_preset, shown, check_keys, yaml_load, did_you_mean, DECAY_STYLES,
-                                WSD_DECAY_STYLES, _check_value, _unwrap_optional)
-from .pattern import validate_model
+                                WSD_DECAY_STYLES, YamlDumper, _check_value, _unwrap_optional)
+from .pattern import validate_model, parse_pattern
 
 # %% auto #0
-__all__ = ['SCHEMAS', 'recipe_dir', 'available_configs', 'find_config', 'load_yaml', 'parse_overrides', 'check_megatron_model',
-           'validate', 'config_from_dict', 'load_config']
+__all__ = ['SCHEMAS', 'MB_KEY_ALIASES', 'MODEL_ALIASES', 'MB_RECIPES', 'MB_RECIPE_OF', 'ORIGINAL_DATA_PREP_STAGES',
+           'RECIPE_KWARGS', 'recipe_dir', 'available_configs', 'find_config', 'load_yaml', 'parse_overrides',
+           'check_megatron_model', 'validate', 'is_original', 'original_pretrain', 'original_data_prep',
+           'from_original', 'config_from_dict', 'read_config', 'load_config', 'import_original_config']
 
 # %% ../nbs/01b_recipes.ipynb #1c1b8a57
 def recipe_dir(model: str, kind: str = "pretrain") -> Path:
@@ -256,11 +258,237 @@ def validate(cfg):
     if cfg.backend == "megatron": _warn_local_only(cfg)
     return cfg
 
+# %% ../nbs/01b_recipes.ipynb #ff00a116
+MB_KEY_ALIASES = {  # Megatron-Bridge's name -> ours
+    "rng.seed": "train.seed", "validation.eval_interval": "train.eval_interval",
+    "validation.eval_iters": "train.eval_iters", "dataset.sequence_length": "train.seq_length",
+    "model.seq_length": "train.seq_length", "dataset.num_workers": "data.num_workers"}
+
+def _get(d: dict, dotted: str):
+    "(found, value) of the dotted key in the nested dict `d`."
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        d = d.get(p) if isinstance(d, dict) else None
+    return (True, d[leaf]) if isinstance(d, dict) and leaf in d else (False, None)
+
+def _put(d: dict, dotted: str, value):
+    "Set the dotted key in the nested dict `d`, creating sections."
+    *parents, leaf = dotted.split(".")
+    for p in parents: d = d.setdefault(p, {})
+    d[leaf] = value
+
+def _pop(d: dict, dotted: str):
+    "Remove the dotted key from the nested dict `d` (and sections it leaves empty); (found, value)."
+    head, _, rest = dotted.partition(".")
+    if head not in d: return False, None
+    if not rest: return True, d.pop(head)
+    found, value = _pop(d[head], rest) if isinstance(d[head], dict) else (False, None)
+    if found and d[head] == {}: del d[head]
+    return found, value
+
+# %% ../nbs/01b_recipes.ipynb #091d7542
+def _rename_aliases(data: dict) -> dict:
+    "A copy of `data` with Megatron-Bridge's key names (`MB_KEY_ALIASES`) moved to ours."
+    data = copy.deepcopy(data)
+    for alias, ours in MB_KEY_ALIASES.items():
+        found, value = _pop(data, alias)
+        if not found: continue
+        has, mine = _get(data, ours)
+        if has and mine != value:
+            raise ConfigError(f"{alias}={shown(alias, value)} and {ours}={shown(ours, mine)} name the same key with "
+                              f"different values; give one", key=alias)
+        _put(data, ours, value)
+    return data
+
+# %% ../nbs/01b_recipes.ipynb #33f50779
+MODEL_ALIASES = ("hybrid_override_pattern", "num_layers", "mtp_num_layers")  # Megatron-Bridge's `model.*` names
+
+def _aliased_pattern(model: dict, below: str | None) -> str | None:
+    "The `hybrid_layer_pattern` that `model`'s aliases make of its own pattern (or else `below`, the one it changes)."
+    pattern = model.get("hybrid_layer_pattern")
+    over = model.get("hybrid_override_pattern")
+    if over is not None:
+        over = _check_value("model.hybrid_override_pattern", over, str)
+        if pattern is not None and over.partition("/")[0] != pattern.partition("/")[0]:
+            raise ConfigError(f"model.hybrid_override_pattern={over!r} and model.hybrid_layer_pattern={pattern!r} "
+                              f"differ; give one", key="model.hybrid_override_pattern")
+        base = pattern if pattern is not None else below or ""
+        pattern = over if "/" in over else over + base[len(base.partition("/")[0]):]  # MTP depths kept
+    if (depths := model.get("mtp_num_layers")) is not None:
+        depths, pattern = _check_value("model.mtp_num_layers", depths, int), pattern or below or ""
+        main, _, mtp = pattern.partition("/")
+        if depths and not mtp:
+            raise ConfigError(f"model.mtp_num_layers={depths}: the pattern {pattern!r} has no MTP block to repeat; "
+                              f"write it as model.hybrid_layer_pattern='{main}/*E/*E'", key="model.mtp_num_layers")
+        pattern = main + f"/{mtp.split('/')[0]}" * depths
+    return pattern
+
+# %% ../nbs/01b_recipes.ipynb #2232e82d
+def _check_num_layers(n, pattern: str | None):
+    "Megatron-Bridge's `model.num_layers`: the number of layers of `pattern`'s main stack, checked, never set."
+    n = _check_value("model.num_layers", n, int)
+    try: main = parse_pattern(pattern).main
+    except ConfigError: return  # no pattern, or a wrong one: `validate_model` says so with its caret
+    if n != len(main):
+        raise ConfigError(f"model.num_layers={n} does not match the {len(main)} layers of the pattern {pattern!r}; "
+                          f"change the pattern (model.hybrid_override_pattern) to change the depth",
+                          key="model.num_layers")
+
+def _resolve_aliases(data: dict, below: str | None = None) -> dict:
+    "A copy of one source's dict in our key names; `below`: the pattern this source changes (its preset's first)."
+    data = _rename_aliases(data)
+    model = data.get("model")
+    if not isinstance(model, dict) or not any(k in model for k in MODEL_ALIASES): return data
+    if isinstance(model.get("preset"), str): below = model_preset(model["preset"]).hybrid_layer_pattern
+    pattern = _aliased_pattern(model, below)
+    if "num_layers" in model: _check_num_layers(model["num_layers"], pattern if pattern is not None else below)
+    model = {k: v for k, v in model.items() if k not in MODEL_ALIASES}
+    return {**data, "model": model if pattern is None else {**model, "hybrid_layer_pattern": pattern}}
+
+# %% ../nbs/01b_recipes.ipynb #178ec153
+_NANO3_MB = "megatron.bridge.recipes.nemotronh.nemotron_3_nano.nemotron_3_nano_pretrain_config"
+_SUPER3_MB = "megatron.bridge.recipes.nemotronh.nemotron_3_super.nemotron_3_super_pretrain_config"
+_PARALLEL = {"tensor_model_parallel_size": 4, "pipeline_model_parallel_size": 1, "expert_model_parallel_size": 8,
+             "expert_tensor_parallel_size": 1, "context_parallel_size": 1, "sequence_parallel": True}
+MB_RECIPES = {  # the values Megatron-Bridge's recipe functions (kwargs style, <= 0.3.0) set, in our keys
+    _NANO3_MB: {"backend": "megatron", "run": {"env": {"nodes": 2, "gpus_per_node": 8}},
+                "model": {"preset": "nano3", **_PARALLEL}, "optimizer": {"lr": 1.6e-3, "min_lr": 1.6e-5},
+                "train": {"train_iters": 39735, "global_batch_size": 3072, "micro_batch_size": 2, "seq_length": 8192,
+                          "eval_interval": 1000, "eval_iters": 32},
+                "scheduler": {"lr_decay_style": "cosine", "lr_warmup_iters": 333},
+                "checkpoint": {"save_interval": 200}},
+    _SUPER3_MB: {"backend": "megatron", "run": {"env": {"nodes": 4, "gpus_per_node": 8}},
+                 "model": {"preset": "super3", **_PARALLEL}, "optimizer": {"lr": 4.5e-4, "min_lr": 4.5e-6},
+                 "train": {"train_iters": 39735, "global_batch_size": 3072, "micro_batch_size": 1, "seq_length": 8192,
+                           "eval_interval": 1000, "eval_iters": 32},
+                 "scheduler": {"lr_decay_style": "WSD", "lr_warmup_iters": 333},
+                 "checkpoint": {"save_interval": 200}},
+}
+MB_RECIPE_OF = {"nano3": _NANO3_MB, "super3": _SUPER3_MB}  # the target a file of `model` without `_target_` means
+ORIGINAL_DATA_PREP_STAGES = ("plan", "download", "tokenization", "observability")  # the original's Ray pipeline
+
+def is_original(data: dict) -> bool:
+    "Whether a recipe dict is written for the original recipes (keys and interpolations only they use)."
+    run, d = data.get("run"), data.get("data")
+    return ("recipe" in data or (isinstance(run, dict) and "train_script" in run)
+            or (isinstance(d, dict) and "per_split_data_args_path" in d)
+            or any(k in data for k in ORIGINAL_DATA_PREP_STAGES) or "${run.wandb." in str(data))
+
+# %% ../nbs/01b_recipes.ipynb #62b1413c
+RECIPE_KWARGS = {"seq_length": "train.seq_length", "global_batch_size": "train.global_batch_size",
+                 "micro_batch_size": "train.micro_batch_size", "train_iters": "train.train_iters",
+                 "lr": "optimizer.lr", "min_lr": "optimizer.min_lr", "lr_warmup_iters": "scheduler.lr_warmup_iters",
+                 "lr_decay_iters": "scheduler.lr_decay_iters", "wandb_project": "logger.wandb_project",
+                 "wandb_entity": "logger.wandb_entity"}
+for _ours, _theirs in (("tensor_model", "tensor"), ("pipeline_model", "pipeline"), ("context", "context"),
+                       ("expert_model", "expert_model"), ("expert_tensor", "expert_tensor"), ("sequence", "sequence")):
+    _key = "model.sequence_parallel" if _ours == "sequence" else f"model.{_ours}_parallel_size"
+    RECIPE_KWARGS |= {f"{_theirs}_parallelism": _key, _key.split(".")[1]: _key}
+
+def _recipe_kwargs(kwargs: dict) -> tuple[dict, list[str]]:
+    "(our nested dict, the names of kwargs with no meaning here) from a recipe function's keyword arguments."
+    out, ignored = {}, []
+    for k, v in kwargs.items():
+        if k == "per_split_data_args_path":
+            if v != "${art:data,path}/blend.json":
+                if "${art:" in str(v):
+                    raise ConfigError(f"recipe.per_split_data_args_path={v!r}: only ${{art:data,path}}/blend.json (the "
+                                      f"run.data artifact's blend) or a path is understood", key="data.blend_path")
+                _put(out, "data.blend_path", v)
+        elif k in RECIPE_KWARGS: _put(out, RECIPE_KWARGS[k], v)
+        else: ignored.append(k)
+    return out, ignored
+
+# %% ../nbs/01b_recipes.ipynb #b08be717
+_WANDB_REF = re.compile(r"\$\{run\.wandb\.(project|entity)\}")
+
+def _fill_wandb(data, wandb: dict | None, notes: list, where: str = ""):
+    "A copy of `data` with each `${run.wandb.project|entity}` value replaced by env.toml's `[wandb]` value (or null)."
+    if isinstance(data, dict): return {k: _fill_wandb(v, wandb, notes, f"{where}{k}.") for k, v in data.items()}
+    if not (isinstance(data, str) and (m := _WANDB_REF.fullmatch(data.strip()))): return data
+    value = (wandb or {}).get(m[1]) or os.environ.get(f"WANDB_{m[1].upper()}") or None
+    source = "env.toml [wandb]" if (wandb or {}).get(m[1]) else f"$WANDB_{m[1].upper()}" if value else None
+    notes.append(f"{where[:-1]}: {data.strip()} = {value!r} ({source})" if value else
+                 f"{where[:-1]}: {data.strip()} = null (no [wandb] {m[1]} in env.toml: W&B off)")
+    return value
+
+# %% ../nbs/01b_recipes.ipynb #d00fbe80
+_TEST_MODEL = {"run": {"env": {"nodes": 1, "gpus_per_node": 1}},
+               "model": {"preset": "super3-test", **{k: 1 for k in _PARALLEL if k != "sequence_parallel"},
+                         "sequence_parallel": False}}
+
+def _recipe_base(target: str | None, model: str, script: str | None, notes: list) -> dict:
+    "Our values of the recipe a training file of `model` starts from (its `_target_`, its `run.train_script`)."
+    own = MB_RECIPE_OF[model]
+    target = target or own
+    if target not in MB_RECIPES:
+        notes.append(f"recipe._target_={target}: not a Nemotron 3 recipe (no such model here); the {model} recipe "
+                     f"({own.rsplit('.', 1)[1]}) is used")
+        target = own
+    if target != own:
+        other = next(m for m, t in MB_RECIPE_OF.items() if t == target)
+        raise ConfigError(f"recipe._target_={target} is {other}'s recipe; run it as 'nemotron {other} pretrain'",
+                          key="recipe._target_")
+    base = copy.deepcopy(MB_RECIPES[target])
+    if script and Path(str(script)).name == "test_train.py" and model == "super3":
+        return OmegaConf.to_container(OmegaConf.merge(base, _TEST_MODEL))
+    if script:
+        notes.append(f"run.train_script={script}: the original's own script; ignored (the trainer is nemotron_nb's)")
+    return base
+
+# %% ../nbs/01b_recipes.ipynb #21823235
+def original_pretrain(data: dict, model: str, wandb=None) -> tuple[dict, list[str]]:
+    "(our pretraining dict, one-line notes) from an original training file's dict; `wandb`: env.toml's `[wandb]`."
+    data, notes = copy.deepcopy(data), []
+    recipe, run = dict(data.pop("recipe", None) or {}), data.get("run") or {}
+    script = run.pop("train_script", None) if isinstance(run, dict) else None
+    base = _recipe_base(recipe.pop("_target_", None), model, script, notes)
+    ours = {f.name for f in fields(DataConfig)}
+    d = data.pop("data", None) or {}
+    kwargs = {**recipe, **{k: v for k, v in d.items() if k not in ours}}  # super3 passes `data.*` to the recipe
+    mapped, ignored = _recipe_kwargs(kwargs)
+    if ignored: notes.append(f"ignored recipe arguments: {', '.join(ignored)} (no meaning here)")
+    if mine := {k: v for k, v in d.items() if k in ours}: data["data"] = mine
+    if callable(wandb) and "${run.wandb." in str(data): wandb = wandb()  # read env.toml only where needed
+    data = _fill_wandb(data, wandb, notes)
+    merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(mapped), OmegaConf.create(data))
+    return OmegaConf.to_container(merged), notes
+
+# %% ../nbs/01b_recipes.ipynb #27ccac17
+def _shipped_blend(value: str, notes: list) -> str:
+    "`value`, or the same blend shipped here (`${pkg:recipes/…}`) when it names a missing file of the original's tree."
+    try: path = OmegaConf.to_container(OmegaConf.create({"p": value}), resolve=True)["p"]
+    except Exception: return value
+    m = re.search(r"src/nemotron/(recipes/.+)$", str(path))
+    if Path(path).is_file() or not m or not (PACKAGE_DIR / m[1]).is_file(): return value
+    notes.append(f"blend_path: {path} does not exist; the same blend shipped with nemotron_nb is used ({m[1]})")
+    return f"${{pkg:{m[1]}}}"
+
+def original_data_prep(data: dict) -> tuple[dict, list[str]]:
+    "(our data-prep dict, one-line notes) from an original data-prep file's dict."
+    data, notes = copy.deepcopy(data), []
+    if ignored := [k for k in ORIGINAL_DATA_PREP_STAGES if data.pop(k, None) is not None]:
+        notes.append(f"ignored: {', '.join(ignored)} (the original's Ray pipeline stages; here data prep runs in "
+                     f"local worker processes, see num_workers)")
+    env = (data.get("run") or {}).get("env") or {}
+    if isinstance(env, dict) and "container" in env:
+        notes.append(f"ignored: run.env.container={env.pop('container')} (the original's Ray image; the job runs in "
+                     f"the profile's container)")
+        if not env: _pop(data, "run.env")
+    if isinstance(data.get("blend_path"), str): data["blend_path"] = _shipped_blend(data["blend_path"], notes)
+    return data, notes
+
+# %% ../nbs/01b_recipes.ipynb #69a10c8b
+def from_original(data: dict, model: str, kind: str, wandb=None) -> tuple[dict, list[str]]:
+    "(our dict, notes) for an original recipe file's dict of `kind` (`wandb`: a dict, or a function that reads one)."
+    if not is_original(data): return data, []
+    return original_data_prep(data) if kind == "data_prep" else original_pretrain(data, model, wandb)
+
 # %% ../nbs/01b_recipes.ipynb #39a7008e
 def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
     "A typed config of `kind` from a nested dict (preset expanded, keys and types checked, interpolations resolved)."
     schema = SCHEMAS[kind]
-    data = _expand_preset(data)
+    data = _expand_preset(_resolve_aliases(data))
     check_keys(data, schema, source=source)
     try: resolved = OmegaConf.to_container(OmegaConf.create(data), resolve=True)
     except Exception as e: raise ConfigError(f"{source or 'config'}: cannot resolve {e}") from None
@@ -269,13 +497,44 @@ def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
     except ConfigError as e: raise ConfigError(f"{e}{' in ' + source if source else ''}", key=e.key) from None
     return validate(cfg)
 
-def load_config(model: str, name: str = "default", overrides=(), kind: str = "pretrain"):
+def read_config(path, model: str, kind: str = "pretrain", wandb=None) -> tuple[dict, list[str]]:
+    "A recipe file's dict in our keys (an original recipe's translated), checked, and the translation's notes."
+    data, notes = from_original(OmegaConf.to_container(load_yaml(path)), model, kind, wandb)
+    data = _resolve_aliases(data)
+    check_keys(_expand_preset(data), SCHEMAS[kind], source=str(path))
+    return data, notes
+
+# %% ../nbs/01b_recipes.ipynb #e4367b0c
+def load_config(model: str, name: str = "default", overrides=(), kind: str = "pretrain", wandb=None):
     "The typed config for `model`'s config `name` (shipped name or path) of `kind`, with `key=value` `overrides`."
     path = find_config(name, model, kind)
-    data = OmegaConf.to_container(load_yaml(path))
-    check_keys(_expand_preset(data), SCHEMAS[kind], source=str(path))
-    cli = OmegaConf.create(parse_overrides(overrides, SCHEMAS[kind]))
-    merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), cli))
-    try: check_keys(_expand_preset(merged), SCHEMAS[kind])
+    data, notes = read_config(path, model, kind, wandb)
+    for note in notes: print(f"note: {note}", file=sys.stderr)
+    below = (_expand_preset(data).get("model") or {}).get("hybrid_layer_pattern")
+    try:
+        cli = _resolve_aliases(parse_overrides(overrides, SCHEMAS[kind]), below)
+        merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), OmegaConf.create(cli)))
+        check_keys(_expand_preset(merged), SCHEMAS[kind])
     except ConfigError as e: raise ConfigError(f"{e} (from the command line)", key=e.key) from None
     return config_from_dict(merged, kind, source=str(path))
+
+# %% ../nbs/01b_recipes.ipynb #fc5cd19e
+def _in_schema_order(data: dict, schema) -> dict:
+    "`data` with its keys in the order of `schema`'s fields (`preset` first), sections too."
+    hints, names = typing.get_type_hints(schema), [f.name for f in fields(schema)]
+    ordered = {k: v for k, v in data.items() if k not in names} | {k: data[k] for k in names if k in data}
+    return {k: _in_schema_order(v, hints[k]) if isinstance(v, dict) and is_dataclass(hints.get(k)) else v
+            for k, v in ordered.items()}
+
+def import_original_config(path, model: str, wandb=None) -> tuple[str, list[str]]:
+    "Our YAML for an original recipe file (training or data prep), and one-line notes on what was mapped or ignored."
+    path = find_config(str(path), model)
+    raw = OmegaConf.to_container(load_yaml(path))
+    prep_keys = ("blend_path", "output_dir", *ORIGINAL_DATA_PREP_STAGES)
+    kind = "data_prep" if any(k in raw for k in prep_keys) else "pretrain"
+    data, notes = read_config(path, model, kind, wandb)
+    config_from_dict(data, kind, source=str(path))  # refuses what would not load
+    data = _in_schema_order(data, SCHEMAS[kind])
+    head = [f"# nemotron {model} {kind.replace('_', ' ')} config, imported from {path}"]
+    head += [f"# note: {n}" for n in notes]
+    return "\n".join(head) + "\n" + yaml.dump(data, Dumper=YamlDumper, sort_keys=False, default_flow_style=False), notes
