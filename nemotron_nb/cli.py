@@ -11,7 +11,7 @@ from .recipe import available_configs, load_config
 
 # %% auto #0
 __all__ = ['STAGES', 'OPTIONS', 'KIND_OPTIONS', 'Stage', 'UsageError', 'Args', 'parse_args', 'help_text', 'resolve_stage',
-           'stage_overrides', 'phase_configs', 'stage_config', 'command_args', 'command_line', 'describe',
+           'stage_overrides', 'phase_configs', 'env_wandb', 'stage_config', 'command_args', 'command_line', 'describe',
            'dry_run_checks', 'dry_run', 'run_command', 'wants_help', 'show_help', 'main']
 
 # %% ../nbs/32_cli.ipynb #ebdf1c58
@@ -171,11 +171,17 @@ def phase_configs(args: Args, st: Stage) -> list[str] | None:
     return phases
 
 # %% ../nbs/32_cli.ipynb #cb3b4922
+def env_wandb() -> dict | None:
+    "env.toml's `[wandb]` table (an original recipe's `${run.wandb.project}` names it), or None without env.toml."
+    from nemotron_nb.launch import find_env_file, read_env_file
+    return read_env_file(path).get("wandb") if (path := find_env_file()) else None
+
 def stage_config(args: Args):
     "The model, stage and typed config for parsed `args`."
     model, st = resolve_stage(args.words)
     overrides, phases = stage_overrides(args, st), phase_configs(args, st)
-    return model, st, load_config(model, phases[0] if phases else args.config, overrides, kind=st.kind)
+    return model, st, load_config(model, phases[0] if phases else args.config, overrides, kind=st.kind,
+                                  wandb=env_wandb)
 
 # %% ../nbs/32_cli.ipynb #e4480c19
 def command_args(model: str, stage_words, config: str = "default", overrides=(), mode: str | None = None,
