@@ -303,8 +303,8 @@ def _rename_aliases(data: dict) -> dict:
 # %% ../nbs/01b_recipes.ipynb #33f50779
 MODEL_ALIASES = ("hybrid_override_pattern", "num_layers", "mtp_num_layers")  # Megatron-Bridge's `model.*` names
 
-def _aliased_pattern(model: dict, below: str | None) -> str | None:
-    "The `hybrid_layer_pattern` that `model`'s aliases make of its own pattern (or else `below`, the one it changes)."
+def _aliased_pattern(model: dict, below: str | None, notes: list | None = None) -> str | None:
+    "The `hybrid_layer_pattern` `model`'s aliases make of its own pattern (or else `below`); `notes` gets the MTP line."
     pattern = model.get("hybrid_layer_pattern")
     over = model.get("hybrid_override_pattern")
     if over is not None:
@@ -314,6 +314,9 @@ def _aliased_pattern(model: dict, below: str | None) -> str | None:
                               f"differ; give one", key="model.hybrid_override_pattern")
         base = pattern if pattern is not None else below or ""
         pattern = over if "/" in over else over + base[len(base.partition("/")[0]):]  # MTP depths kept
+        if pattern != over and "mtp_num_layers" not in model and notes is not None:
+            notes.append(f"model.hybrid_override_pattern={over!r} keeps the {pattern.count('/')} MTP depth(s) of "
+                         f"{base!r}: {pattern!r} (model.mtp_num_layers=0 drops them)")
     if (depths := model.get("mtp_num_layers")) is not None:
         depths, pattern = _check_value("model.mtp_num_layers", depths, int), pattern or below or ""
         main, _, mtp = pattern.partition("/")
@@ -334,13 +337,13 @@ def _check_num_layers(n, pattern: str | None):
                           f"change the pattern (model.hybrid_override_pattern) to change the depth",
                           key="model.num_layers")
 
-def _resolve_aliases(data: dict, below: str | None = None) -> dict:
+def _resolve_aliases(data: dict, below: str | None = None, notes: list | None = None) -> dict:
     "A copy of one source's dict in our key names; `below`: the pattern this source changes (its preset's first)."
     data = _rename_aliases(data)
     model = data.get("model")
     if not isinstance(model, dict) or not any(k in model for k in MODEL_ALIASES): return data
     if isinstance(model.get("preset"), str): below = model_preset(model["preset"]).hybrid_layer_pattern
-    pattern = _aliased_pattern(model, below)
+    pattern = _aliased_pattern(model, below, notes)
     if "num_layers" in model: _check_num_layers(model["num_layers"], pattern if pattern is not None else below)
     model = {k: v for k, v in model.items() if k not in MODEL_ALIASES}
     return {**data, "model": model if pattern is None else {**model, "hybrid_layer_pattern": pattern}}
@@ -500,7 +503,7 @@ def config_from_dict(data: dict, kind: str = "pretrain", source: str = ""):
 def read_config(path, model: str, kind: str = "pretrain", wandb=None) -> tuple[dict, list[str]]:
     "A recipe file's dict in our keys (an original recipe's translated), checked, and the translation's notes."
     data, notes = from_original(OmegaConf.to_container(load_yaml(path)), model, kind, wandb)
-    data = _resolve_aliases(data)
+    data = _resolve_aliases(data, notes=notes)
     check_keys(_expand_preset(data), SCHEMAS[kind], source=str(path))
     return data, notes
 
@@ -509,13 +512,13 @@ def load_config(model: str, name: str = "default", overrides=(), kind: str = "pr
     "The typed config for `model`'s config `name` (shipped name or path) of `kind`, with `key=value` `overrides`."
     path = find_config(name, model, kind)
     data, notes = read_config(path, model, kind, wandb)
-    for note in notes: print(f"note: {note}", file=sys.stderr)
     below = (_expand_preset(data).get("model") or {}).get("hybrid_layer_pattern")
     try:
-        cli = _resolve_aliases(parse_overrides(overrides, SCHEMAS[kind]), below)
+        cli = _resolve_aliases(parse_overrides(overrides, SCHEMAS[kind]), below, notes)
         merged = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(data), OmegaConf.create(cli)))
         check_keys(_expand_preset(merged), SCHEMAS[kind])
     except ConfigError as e: raise ConfigError(f"{e} (from the command line)", key=e.key) from None
+    for note in notes: print(f"note: {note}", file=sys.stderr)
     return config_from_dict(merged, kind, source=str(path))
 
 # %% ../nbs/01b_recipes.ipynb #fc5cd19e
