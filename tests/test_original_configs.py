@@ -147,8 +147,11 @@ SMOKE = ["train.global_batch_size=128", "train.train_iters=100", "scheduler.lr_w
 
 @pytest.mark.parametrize("model,pattern", [("nano3", "MEME*ME"), ("super3", "MEME*ME/*E/*E")])
 def test_the_smoke_line_parses_and_keeps_the_mtp_depths(model, pattern, tmp_path):
-    cfg, _ = dry_run(model, "pretrain", *SMOKE, cwd=tmp_path)
+    cfg, notes = dry_run(model, "pretrain", *SMOKE, cwd=tmp_path)
     assert cfg["model"]["hybrid_layer_pattern"] == pattern
+    assert notes == ([] if model == "nano3" else [  # the one line on the MTP depths
+        f"note: model.hybrid_override_pattern='MEME*ME' keeps the 2 MTP depth(s) of '{SUPER3}': 'MEME*ME/*E/*E' "
+        f"(model.mtp_num_layers=0 drops them)"])
     assert (cfg["train"]["global_batch_size"], cfg["train"]["train_iters"], cfg["scheduler"]["lr_warmup_iters"]) == (128, 100, 10)
 
 def test_megatron_bridge_names_in_a_yaml_file(tmp_path):
