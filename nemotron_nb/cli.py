@@ -13,7 +13,7 @@ from .recipe import available_configs, load_config
 __all__ = ['STAGES', 'TOOLS', 'COMMANDS', 'OPTIONS', 'KIND_OPTIONS', 'Stage', 'Tool', 'UsageError', 'Args', 'parse_args',
            'help_text', 'resolve_command', 'resolve_stage', 'check_options', 'stage_overrides', 'phase_configs',
            'stage_config', 'command_args', 'command_line', 'describe', 'dry_run_checks', 'dry_run', 'run_command',
-           'wants_help', 'show_help', 'env_wandb', 'write_imported_config', 'main']
+           'wants_help', 'show_help', 'env_wandb', 'wandb_names', 'import_data', 'write_imported_config', 'main']
 
 # %% ../nbs/32_cli.ipynb #b6ec5c97
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Tool:
 TOOLS = (
     Tool(("data", "import", "pretrain"), "BLEND_JSON",
          "a Megatron blend.json (per split: weight, prefix, ...) or the folder that holds it",
-         "nemotron_nb.data_import:run_data_import",
+         "nemotron_nb.cli:import_data",
          "register a Megatron blend.json made elsewhere (ours or the original's) as the data artifact", (
         ("name", "[-n NAME]", "-n, --name NAME", "artifact name (default: <model>-pretrain-data, what training reads)"),
         ("project", "[-p PROJECT]", "-p, --project PROJECT", "W&B project to log it to (default: $WANDB_PROJECT)"),
@@ -337,12 +337,27 @@ def show_help(args: Args) -> int:
     print(help_text(words))
     return 0 if (args.help or not args.words) else 2
 
-# %% ../nbs/32_cli.ipynb #9b4d6db3
+# %% ../nbs/32_cli.ipynb #ee05a352
 def env_wandb() -> dict | None:
     "env.toml's `[wandb]` table (an original recipe's `${run.wandb.project}` names it), or None without env.toml."
     from nemotron_nb.launch import find_env_file, read_env_file
     return read_env_file(path).get("wandb") if (path := find_env_file()) else None
 
+def wandb_names(project: str | None = None, entity: str | None = None) -> tuple[str | None, str | None]:
+    "(project, entity) for W&B: the ones given, else env.toml's `[wandb]` (else None: `$WANDB_PROJECT` decides)."
+    if project and entity: return project, entity
+    table = env_wandb() or {}
+    return project or table.get("project"), entity or table.get("entity")
+
+# %% ../nbs/32_cli.ipynb #e09b2e7e
+def import_data(path, model: str, name: str | None = None, project: str | None = None, entity: str | None = None,
+                dry_run: bool = False) -> int:
+    "`nemotron <model> data import pretrain BLEND_JSON`: `run_data_import`, W&B names as `wandb_names` gives them."
+    from nemotron_nb.data_import import run_data_import
+    project, entity = wandb_names(project, entity) if not dry_run else (project, entity)
+    return run_data_import(path, model, name=name, dry_run=dry_run, project=project, entity=entity)
+
+# %% ../nbs/32_cli.ipynb #76b4688d
 def write_imported_config(path, model: str, output: str | None = None) -> int:
     "`nemotron <model> config import PATH [-o OUT]`: our config for the original recipe file `path`."
     from pathlib import Path

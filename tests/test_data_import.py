@@ -118,3 +118,14 @@ def test_config_import_writes_a_config_that_loads(tmp_path, model, name, kind):
     words = ["data", "prep", "pretrain"] if kind == "data_prep" else ["pretrain"]
     r = nemotron(model, *words, "-c", "ours/imported.yaml", "--dry-run", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+def test_wandb_names_come_from_env_toml_as_in_the_original(elsewhere, tmp_path):
+    "With env.toml's [wandb] project (the original's setting), the import is logged there too (offline here)."
+    (tmp_path / "env.toml").write_text('[wandb]\nproject = "nemotron-import-test"\n')
+    env = {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true", "WANDB_API_KEY": "",
+           "WANDB_PROJECT": ""}
+    r = nemotron("nano3", "data", "import", "pretrain", elsewhere, "-n", "imported", cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "(W&B: nemotron-import-test)" in r.stdout.splitlines()[1]
+    art = json.loads((tmp_path / "output/artifacts/imported/v0/manifest.json").read_text())
+    assert (art["wandb"]["project"], art["wandb"]["mode"]) == ("nemotron-import-test", "offline")
