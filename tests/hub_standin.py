@@ -3,8 +3,10 @@ through `HF_ENDPOINT`, serving repositories held in memory, with a log of every 
 
 It answers what the libraries ask on the real download path: repository info (`/api/{datasets,models}/<repo>` and
 `/revision/<rev>`), file listings (`/tree/<rev>/<path>`, `/paths-info/<rev>`), and files (`/resolve/<rev>/<path>`,
-HEAD and GET, with byte ranges, which streaming parquet uses). Anything else is a 404 and is logged as such, so a test
-sees a new call the libraries make instead of a silent success.
+HEAD and GET, with byte ranges, which streaming parquet uses). As the hub does, it answers a missing repository with 401
+`RepoNotFound` and a gated repository's file without a token with 401 `GatedRepo`; anything else it does not know is a
+404. Every request is logged with its status, so a test sees what the libraries fetched, and any call they make that
+this stand-in does not answer.
 """
 from __future__ import annotations
 import hashlib, json, re, threading
@@ -39,8 +41,8 @@ class Repo:
         siblings = [{"rfilename": p, "size": len(d)} for p, d in sorted(self.files.items())]
         return {"_id": self.repo_id, "id": self.repo_id, "author": self.repo_id.split("/")[0], "sha": SHA,
                 "lastModified": "2025-01-01T00:00:00.000Z", "createdAt": "2025-01-01T00:00:00.000Z", "private": False,
-                "gated": "auto" if self.gated else False, "disabled": False, "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
-                "cardData": self.card_data, "usedStorage": sum(len(d) for d in self.files.values())}
+                "gated": "auto" if self.gated else False, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
+                "siblings": siblings, "cardData": self.card_data, "usedStorage": sum(len(d) for d in self.files.values())}
 
 
 class HubStandIn:
@@ -84,7 +86,8 @@ class HubStandIn:
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0)) if h.command == "POST" else b""
         try: status, headers, data = self._route(h, path, query, body)
         except NoRepo:  # what the hub says to a caller without a token: a missing repository might be a private one
-            status, headers, data = 401, {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"}, b"{}"
+            headers = {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"}
+            status, data = 401, b"{}"
         except Gated: status, headers, data = 401, {"X-Error-Code": "GatedRepo"}, b"{}"
         except KeyError: status, headers, data = 404, {"X-Error-Code": "EntryNotFound"}, b'{"error": "not found"}'
         with self.lock: self.requests.append((h.command, path, h.headers.get("Range") or "", status))

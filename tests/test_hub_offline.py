@@ -4,12 +4,13 @@ Hugging Face hub (`hub_standin.py`, an HTTP server on 127.0.0.1 that `HF_ENDPOIN
 The stand-in serves `nvidia/Nemotron-CC-Math-v1` and `nvidia/Nemotron-CC-v2` with the layout of the real repositories
 (a dataset card whose `configs` map each subset to `<subset>/*.parquet`, parquet shards with the columns `id`, `url`,
 `warc_filename` and `text`; the math set gated, its files for a caller with a token), and a tokenizer repository
-holding the shipped tiny tokenizer. The original recipes'
-`data_blend_raw_small.json` (shipped unchanged with the nano3 recipe) names five subsets of those two.
+holding the shipped tiny tokenizer. The original recipes' `data_blend_raw_small.json` (shipped unchanged with the nano3
+recipe) names five subsets of those two.
 """
-import io, json, os, socket
+import io, json, os, shutil, socket, subprocess, sys
 from pathlib import Path
 import pytest
+from conftest import BIN
 from hub_standin import HubStandIn, Repo
 
 DATA_PREP = Path(__file__).parents[1] / "nemotron_nb" / "recipes" / "nano3" / "stage0_pretrain" / "config" / "data_prep"
@@ -34,15 +35,15 @@ def _parquet(subset: str, shard: int) -> bytes:
     return buf.getvalue()
 
 def _dataset_repo(repo_id: str, subsets, gated: bool = False) -> Repo:
-    card = "---\nconfigs:\n" + "".join(f"- config_name: '{s}'\n  data_files:\n  - path: {s}/*.parquet\n    split: train\n"
-                                       for s in subsets) + "---\n# a stand-in of " + repo_id + "\n"
+    configs = "".join(f"- config_name: '{s}'\n  data_files:\n  - path: {s}/*.parquet\n    split: train\n" for s in subsets)
+    card = f"---\nconfigs:\n{configs}---\n# a stand-in of {repo_id}\n"
     files = {"README.md": card.encode()}
     files.update({f"{s}/part_{k:06d}.parquet": _parquet(s, k) for s in subsets for k in range(SHARDS)})
     return Repo("datasets", repo_id, files, gated=gated)
 
 def _tokenizer_repo() -> Repo:
     from nemotron_nb.tokenizer import TINY_TOKENIZER_DIR
-    return Repo("models", TOKENIZER, {p.name: p.read_bytes() for p in Path(TINY_TOKENIZER_DIR).iterdir() if p.is_file()})
+    return Repo("models", TOKENIZER, {p.name: p.read_bytes() for p in Path(TINY_TOKENIZER_DIR).iterdir()})
 
 @pytest.fixture(scope="module")
 def hub():
@@ -56,8 +57,8 @@ def _env(endpoint: str, home: Path, token: bool = True) -> dict:
             **({"HF_TOKEN": "hf_standin"} if token else {})}
 
 def _nemotron(tmp_path, env, *overrides):
-    import subprocess, shutil, sys
-    exe = shutil.which("nemotron", path=str(Path(sys.executable).parent)) or shutil.which("nemotron")
+    "`nemotron nano3 data prep pretrain -c tiny` on the original's small blend (unless overridden), in exactly `env`."
+    exe = shutil.which("nemotron", path=str(BIN)) or shutil.which("nemotron")
     args = ["nano3", "data", "prep", "pretrain", "-c", "tiny", f"blend_path={BLEND}", "output_dir=out", *overrides]
     return subprocess.run([exe, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
@@ -67,7 +68,7 @@ def _closed_port() -> int:
 
 
 def test_original_small_blend_tokenizes_through_the_hub_reading_only_what_sample_needs(tmp_path, hub):
-    "The original's data_blend_raw_small.json with --sample 100 and a hub tokenizer: every document exact, first shards only."
+    "The original's small blend, --sample 100, a hub tokenizer: every document exact, only the first shards read."
     from nemotron_nb.indexed import read_documents
     from nemotron_nb.tokenizer import load_tokenizer
     hub.requests.clear()
@@ -90,17 +91,17 @@ def test_original_small_blend_tokenizes_through_the_hub_reading_only_what_sample
     assert sorted(set(hub.downloads(CC[0])) - {"README.md"}) == first_two(CC[1])
     assert sorted(hub.downloads(TOKENIZER)) == ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
 
-def test_hub_tokenizer_equals_the_local_one(tmp_path, hub):
-    "load_tokenizer of a hub id through the stand-in: the same ids as the shipped folder, named by its hub id."
-    import subprocess, sys
+def test_hub_tokenizer_equals_the_local_one_then_serves_from_the_cache_offline(tmp_path, hub):
+    "load_tokenizer of a hub id through the stand-in: the ids of the shipped folder; then offline, from the HF cache."
+    from nemotron_nb.tokenizer import load_tokenizer
     code = ("from nemotron_nb.tokenizer import load_tokenizer; t = load_tokenizer('%s'); "
             "print(t.name, t.vocab_size, t.encode([%r])[0])" % (TOKENIZER, SAMPLE))
-    r = subprocess.run([sys.executable, "-c", code], env=_env(hub.url, tmp_path / "hf"), capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    from nemotron_nb.tokenizer import load_tokenizer
     local = load_tokenizer()
-    assert r.stdout.strip() == f"{TOKENIZER} {local.vocab_size} {local.encode([SAMPLE])[0]}"
+    online, offline = _env(hub.url, tmp_path / "hf"), _env(f"http://127.0.0.1:{_closed_port()}", tmp_path / "hf")
+    for env in (online, {**offline, "HF_HUB_OFFLINE": "1"}):
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == f"{TOKENIZER} {local.vocab_size} {local.encode([SAMPLE])[0]}"
 
 def test_missing_repository_is_one_line(tmp_path, hub):
     (tmp_path / "b.json").write_text(json.dumps({"datasets": [{"name": "gone", "path": "hf://nvidia/No-Such-Set"}]}))
@@ -136,3 +137,20 @@ def test_without_a_network_a_hub_tokenizer_fails_in_one_line(tmp_path):
     assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith(
         f"error: tokenizer.model='{TOKENIZER}': not a local folder, and the Hugging Face hub could not provide it ("), r.stderr
     assert "Retrying" not in r.stderr and not (tmp_path / "out").exists()
+
+def test_a_full_run_splits_hub_files_by_rows_and_keeps_every_row_once(tmp_path, hub):
+    "Without --sample, one subset into 4 shards on 2 workers: 3 files of 60 rows, each split by rows, every row once."
+    from nemotron_nb.indexed import read_documents
+    from nemotron_nb.tokenizer import load_tokenizer
+    blend = tmp_path / "b.json"
+    entry = {"name": "math-3", "path": "hf://nvidia/Nemotron-CC-Math-v1", "subset": "3"}
+    blend.write_text(json.dumps({"datasets": [entry]}))
+    r = _nemotron(tmp_path, _env(hub.url, tmp_path / "hf"), f"blend_path={blend}", "num_shards=4", "num_workers=2")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())["datasets"][0]["shards"]
+    parts = sorted((p["path"].rsplit("/", 1)[1], p["row_modulus"], p["row_remainder"]) for s in plan for p in s["parts"])
+    assert parts == [(f"part_{k:06d}.parquet", 2, r) for k in range(SHARDS) for r in range(2)]
+    tok = load_tokenizer()
+    got = [tok.decode(a[:-1]) for p in sorted((tmp_path / "out" / "shards" / "math-3").glob("*.bin"))
+           for a in read_documents(str(p)[:-4])]
+    assert sorted(got) == sorted(_text("3", k, i) for k in range(SHARDS) for i in range(ROWS_PER_SHARD))
