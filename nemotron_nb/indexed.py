@@ -24,7 +24,8 @@ def file_sha256(path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 def megatron_indexed():
-    "megatron-core's `indexed_dataset` module, imported on first use without its warnings about Transformer Engine and Apex."
+    """megatron-core's `indexed_dataset` module, imported on first use without its warnings about Transformer Engine
+    and Apex."""
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -37,7 +38,8 @@ def _fsync(path):
     finally: os.close(fd)
 
 # %% ../nbs/11_indexed.ipynb #add2ee22
-DTYPE_CODES = {np.uint8: 1, np.int8: 2, np.int16: 3, np.int32: 4, np.int64: 5, np.float64: 6, np.float32: 7, np.uint16: 8}  # megatron-core's DType
+DTYPE_CODES = {np.uint8: 1, np.int8: 2, np.int16: 3, np.int32: 4,  # megatron-core's DType
+               np.int64: 5, np.float64: 6, np.float32: 7, np.uint16: 8}
 INDEX_HEADER = b"MMIDIDX\x00\x00"
 
 def write_index(path, lengths: np.ndarray, dtype):
@@ -53,9 +55,11 @@ def write_index(path, lengths: np.ndarray, dtype):
 
 # %% ../nbs/11_indexed.ipynb #b7f899d1
 class ShardWriter:
-    "One bin/idx pair; nothing appears under `prefix` until `commit`. `backend`: native (default) or megatron (`IndexedDatasetBuilder`)."
+    """One bin/idx pair; nothing appears under `prefix` until `commit`.
+    `backend`: native (default) or megatron (`IndexedDatasetBuilder`)."""
     def __init__(self, prefix, dtype=np.uint16, backend: str = "native"):
-        if backend not in ("native", "megatron"): raise ValueError(f"backend={backend!r}: expected 'native' or 'megatron'")
+        if backend not in ("native", "megatron"):
+            raise ValueError(f"backend={backend!r}: expected 'native' or 'megatron'")
         self.prefix, self.dtype, self.backend = str(prefix), np.dtype(dtype).type, backend
         self.bin_tmp, self.idx_tmp = self.prefix + ".bin" + TMP_SUFFIX, self.prefix + ".idx" + TMP_SUFFIX
         Path(self.prefix).parent.mkdir(parents=True, exist_ok=True)

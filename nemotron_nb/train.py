@@ -15,9 +15,8 @@ from .config import PretrainConfig, ConfigError, to_dict, to_yaml, redact
 from .pattern import flops_per_token, param_counts
 from .model import build_model
 from .hf import save_hf_checkpoint
-from .tokenizer import tiny_corpus, load_tokenizer
 from .schedule import schedule_from_config
-from .loader import build_datasets, sample_counts, micro_batches, write_shard
+from .loader import build_datasets, sample_counts, micro_batches
 from .step import make_optimizer, first_nonfinite, StepStats, train_step, evaluate
 from .checkpoint import (TrainingError, Start, plan_start, save_checkpoint, load_checkpoint,
                                    set_rng_state, newest_checkpoint)
@@ -28,7 +27,7 @@ from .artifacts import resolve_artifact, register_artifact
 from .megatron import run_megatron
 
 # %% auto #0
-__all__ = ['pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'write_small_blend', 'resolve_blend', 'run_pretrain']
+__all__ = ['pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'resolve_blend', 'run_pretrain']
 
 # %% ../nbs/22_train.ipynb #b5b58753
 def pick_device(cfg: PretrainConfig) -> torch.device:
@@ -280,22 +279,6 @@ def export_hf_checkpoint(model, out_dir, blend_path=None, say=print) -> Optional
     tmp.rename(out_dir)
     say(f"Hugging Face checkpoint: {out_dir}" + (f" (tokenizer from {tok})" if tok else ""))
     return out_dir
-
-# %% ../nbs/22_train.ipynb #3c2653a7
-def write_small_blend(out_dir, num_docs: int = 60, tokenizer=None) -> Path:
-    "A small train/valid/test `blend.json` over the first `num_docs` documents of the tiny corpus (tests and demos)."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    tok = tokenizer or load_tokenizer()
-    docs = [t for _, t in zip(range(num_docs), tiny_corpus())]
-    ids = [d + [tok.eos_id] for d in tok.encode(docs)]
-    k = max(1, num_docs // 10)
-    write_shard(out_dir / "train_a", ids[:-2 * k:2]); write_shard(out_dir / "train_b", ids[1:-2 * k:2])
-    write_shard(out_dir / "valid", ids[-2 * k:-k]); write_shard(out_dir / "test", ids[-k:])
-    blend = {"train": ["1.0", str(out_dir / "train_a"), "1.0", str(out_dir / "train_b")],
-             "valid": ["1.0", str(out_dir / "valid")], "test": ["1.0", str(out_dir / "test")]}
-    atomic_write(out_dir / "blend.json", json.dumps(blend, indent=2))
-    atomic_write(out_dir / "metadata.json", json.dumps({"tokenizer": tok.describe()}))
-    return out_dir / "blend.json"
 
 # %% ../nbs/22_train.ipynb #ba2f6106
 def resolve_blend(cfg: PretrainConfig):

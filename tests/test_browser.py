@@ -72,6 +72,7 @@ def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
                    ".some(p => p.textContent.includes('[*]') || /\\[\\d+\\]/.test(p.textContent))")
         def run_above():
             for _ in range(4):  # now and then the first menu click does nothing: click again until a cell starts
+                dismiss_dialogs(page)  # e.g. a kernel connection notice that JupyterLab shows while the kernel starts
                 page.locator(".jp-CodeCell").nth(above).locator(".jp-InputPrompt").click()
                 _menu(page, "Run", "Run All Above Selected Cell")   # setup, data prep (tiny), the blend and layer-map figures
                 try: page.wait_for_function(started, timeout=10_000); break

@@ -207,7 +207,8 @@ def test_skipped_step_is_not_applied_and_the_run_continues(tmp_path):
     import dataclasses
     from nemotron_nb.recipe import load_config
     from nemotron_nb.model import build_model
-    from nemotron_nb.train import train, write_small_blend
+    from nemotron_nb.train import train
+    from nemotron_nb.data_prep import write_small_blend
     from nemotron_nb.checkpoint import TrainingError
     blend = write_small_blend(tmp_path / "data", num_docs=30)
     over = ["train.train_iters=6", "train.global_batch_size=4", "train.micro_batch_size=2", "train.seq_length=64", "train.eval_iters=0",
