@@ -16,10 +16,10 @@ from .blend import SPLITS, atomic_write
 from .data_prep import data_tokenizer
 
 # %% auto #0
-__all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'PARALLEL_FIELDS', 'DDP_SECTION', 'PRETRAIN_COMMON', 'NANO3_RECIPE',
-           'SUPER3_RECIPE', 'IMPLIED_WHEN_ABSENT', 'TORCH_DTYPE_FIELDS', 'EXPECTED_NANO3_PROVIDER_DIFFERENCES',
-           'RECIPE_DIFFERENCES', 'model_plan', 'recipe_settings', 'library_fallbacks', 'megatron_plan', 'ApplyReport',
-           'build_config_container', 'save_container_yaml', 'run_megatron']
+__all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'PRETRAIN_COMMON', 'NANO3_RECIPE', 'SUPER3_RECIPE',
+           'IMPLIED_WHEN_ABSENT', 'EXPECTED_NANO3_PROVIDER_DIFFERENCES', 'RECIPE_DIFFERENCES', 'model_plan',
+           'recipe_settings', 'library_fallbacks', 'megatron_plan', 'ApplyReport', 'build_config_container',
+           'save_container_yaml', 'run_megatron']
 
 # %% ../nbs/21a_megatron.ipynb #a291e8a5
 NEMOTRON3_TOKENIZER = "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"  # both models (super3's HF repo ships the same)
@@ -68,7 +68,7 @@ def _moe_fields(m) -> dict[str, Any]:
             "moe_router_enable_expert_bias": m.moe_router_enable_expert_bias,
             "moe_router_bias_update_rate": m.moe_router_bias_update_rate, "moe_aux_loss_coeff": m.moe_aux_loss_coeff}
 
-PARALLEL_FIELDS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "expert_model_parallel_size",
+_PARALLEL_FIELDS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "expert_model_parallel_size",
                    "expert_tensor_parallel_size", "context_parallel_size", "sequence_parallel")
 
 # %% ../nbs/21a_megatron.ipynb #af3b4e86
@@ -77,7 +77,7 @@ def model_plan(cfg: PretrainConfig) -> dict[str, Any]:
     m, p = cfg.model, parse_pattern(cfg.model.hybrid_layer_pattern)
     check_megatron_model(m)  # a conv width other than 4, '|' without pipeline stages (`validate` refuses them too)
     return {**_layer_fields(m, p), **_moe_fields(m), "seq_length": cfg.train.seq_length,
-            **{k: getattr(m, k) for k in PARALLEL_FIELDS}, "bf16": cfg.train.precision == "bf16-mixed",
+            **{k: getattr(m, k) for k in _PARALLEL_FIELDS}, "bf16": cfg.train.precision == "bf16-mixed",
             **NEMOTRON_H_CONSTANTS}
 
 # %% ../nbs/21a_megatron.ipynb #a1d049dc
@@ -129,7 +129,7 @@ def _output_sections(cfg: PretrainConfig, run_name: Optional[str]) -> dict[str, 
                        "tensorboard_dir": str(Path(save) / "tb_logs") if save else None},
             "rng": {"seed": cfg.train.seed}}
 
-DDP_SECTION = {"use_distributed_optimizer": True, "grad_reduce_in_fp32": True, "overlap_grad_reduce": True,
+_DDP_SECTION = {"use_distributed_optimizer": True, "grad_reduce_in_fp32": True, "overlap_grad_reduce": True,
                "overlap_param_gather": True, "check_for_nan_in_grad": True}
 
 # %% ../nbs/21a_megatron.ipynb #1248e973
@@ -215,7 +215,7 @@ def megatron_plan(cfg: PretrainConfig, blend_path=None, *, tokenizer_model: Opti
             "tokenizer_model": tokenizer_model or _tokenizer_model(Path(blend_path) if blend_path else None)})
     ours = {"model": model_plan(cfg), "train": _train_section(cfg.train), "optimizer": _optimizer_section(cfg),
             "scheduler": _scheduler_section(cfg), "dataset": _dataset_section(cfg, blend), "tokenizer": tok,
-            **_output_sections(cfg, run_name), "ddp": dict(DDP_SECTION)}
+            **_output_sections(cfg, run_name), "ddp": dict(_DDP_SECTION)}
     recipe = recipe_settings(cfg)
     return {**{k: {**recipe.get(k, {}), **v} for k, v in ours.items()}, "mock_data": cfg.data.mock,
             "mixed_precision": "bf16_mixed" if cfg.train.precision == "bf16-mixed" else None,
@@ -238,12 +238,12 @@ def _has_field(obj, name: str) -> bool:
     if not dataclasses.is_dataclass(obj): return hasattr(obj, name)
     return name in {f.name for f in dataclasses.fields(obj)} or name in vars(obj)
 
-TORCH_DTYPE_FIELDS = ("pipeline_dtype", "main_grads_dtype", "main_params_dtype", "exp_avg_dtype", "exp_avg_sq_dtype")
+_TORCH_DTYPE_FIELDS = ("pipeline_dtype", "main_grads_dtype", "main_params_dtype", "exp_avg_dtype", "exp_avg_sq_dtype")
 
 def _apply(obj, section: str, values: dict, report: ApplyReport):
     "Set `values` on `obj` (dtype names as torch dtypes), recording each in `report`."
     for name, value in values.items():
-        if name in TORCH_DTYPE_FIELDS and isinstance(value, str):
+        if name in _TORCH_DTYPE_FIELDS and isinstance(value, str):
             import torch; value = getattr(torch, value)
         if _has_field(obj, name):
             setattr(obj, name, value); report.set.append(f"{section}.{name}")
@@ -342,9 +342,10 @@ RECIPE_DIFFERENCES = {  # "section.field": (ours, the recipe's, why), for the de
     "nano3": {  # against Megatron-Bridge 0.3.1's nemotron_3_nano_pretrain_config(): the container and each line
         "train.eval_interval": (1000, 500, "our nano3 config; the recipe inherits _pretrain_common's 500"),
         "checkpoint.save_interval": (20, 200, "the original's config/default.yaml sets 20"),
-        "optimizer.min_lr": (1.6e-05, 3e-05, "the recipe writes scheduler.min_lr, which is no field: 1.6e-5 never applies"),
+        "optimizer.min_lr": (1.6e-05, 3e-05, "the recipe writes scheduler.min_lr, no field: 1.6e-5 never applies"),
         "scheduler.min_lr": ("<no such field>", 1.6e-05, "that line of the recipe"),
-        "scheduler.lr_warmup_iters": (333, 500, "the recipe writes scheduler.warmup_iters, no field: 333 never applies"),
+        "scheduler.lr_warmup_iters": (333, 500,
+                                      "the recipe writes scheduler.warmup_iters, no field: 333 never applies"),
         "scheduler.warmup_iters": ("<no such field>", 333, "that line of the recipe"),
         "scheduler.start_weight_decay": (0.1, 0.033, "the weight decay Megatron's scheduler applies: the recipe's 0.1 "
                                          "becomes 0.033"),

@@ -9,7 +9,7 @@ from nemotron_nb.config import ConfigError
 from nemotron_nb.recipe import load_config
 from nemotron_nb.loader import write_shard, mock_datasets
 from nemotron_nb.megatron import (megatron_plan, build_config_container, save_container_yaml, library_fallbacks,
-                                  NANO3_RECIPE, TORCH_DTYPE_FIELDS)
+                                  NANO3_RECIPE)
 import torch
 from megatron.bridge.models.nemotronh import Nemotron3NanoProvider
 from megatron.bridge.training.config import ConfigContainer
@@ -38,6 +38,10 @@ def plain(v, key=""):
     if key in RUN_PATHS and v is not None: return "<run>"
     return v if v is None or isinstance(v, (bool, int, float, str)) or (
         isinstance(v, list) and all(isinstance(x, str) for x in v)) else repr(v)
+
+def as_dtype(v):
+    "A dtype name of the plan ('float32') as the torch dtype the container holds; other values as they are."
+    return getattr(torch, v) if isinstance(v, str) and isinstance(getattr(torch, v, None), torch.dtype) else v
 
 def get(cc, dotted: str):
     "A field of container `cc` ('section.field' or 'field'); '<no such field>' where this version has none."
@@ -142,7 +146,7 @@ for name in ("nano3", "super3"):
                                for s in ("train", "optimizer", "scheduler", "dataset", "tokenizer", "checkpoint", "logger")
                                for k, v in mp[s].items() if k not in ("blend", "blend_per_split", "split")
                                and hasattr(getattr(ccm, s), k) and not same(getattr(getattr(ccm, s), k),
-                                                                            getattr(torch, v) if k in TORCH_DTYPE_FIELDS else v)}}
+                                                                            as_dtype(v))}}
     tok = build_tokenizer(ccm.tokenizer)
     ccm.dataset.tokenizer = tok
     t = ccm.train
