@@ -4,12 +4,12 @@
 
 # %% ../nbs/31_launch.ipynb #30b1bb93
 from __future__ import annotations
-import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
+import contextlib, datetime, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
 from dataclasses import dataclass, field, asdict
 from typing import Any
-from .config import ConfigError, is_secret, shown, redact, to_dict, to_yaml, did_you_mean, type_name
+from .config import ConfigError, is_secret, shown, redact, to_yaml, did_you_mean, type_name
 from .blend import atomic_write
 from .recipe import load_config, parse_overrides
 from .ship import (package_dir, shipped_files, source_hash, stage_code, pinned_dependencies, setup_lines,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_ship.ipynb #5d1e0a03
 from __future__ import annotations
-import argparse, fcntl, hashlib, importlib.metadata, importlib.util, os, shlex, shutil, subprocess, sys
+import argparse, fcntl, hashlib, importlib.metadata, importlib.util, shlex, shutil, subprocess, sys
 from pathlib import Path
 
 # %% auto #0
