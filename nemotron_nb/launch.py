@@ -13,7 +13,7 @@ from .config import ConfigError, is_secret, shown, redact, to_yaml, did_you_mean
 from .blend import atomic_write
 from .recipe import load_config, parse_overrides
 from .ship import (package_dir, shipped_files, source_hash, stage_code, pinned_dependencies, setup_lines,
-                              check_line, download_command)
+                              check_line, ship_wheels)
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
@@ -586,12 +586,7 @@ def stage_shipment(code: CodeShipment, dest: Path):
     h = stage_code(dest, Path(code.source))
     if h != code.sha256:
         raise ConfigError(f"{code.source} changed while submitting (sha256 {h}, not {code.sha256}): submit again")
-    if code.wheels:
-        cmd = download_command(list(code.requirements.values()), dest / "wheels")
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            why = (r.stderr.strip().splitlines() or [f"pip exited {r.returncode}"])[-1]
-            raise ConfigError(f"ship_wheels: pip download of {', '.join(code.requirements.values())} failed: {why}")
+    if code.wheels: ship_wheels(code.requirements, dest / "wheels")  # rebuilt from what is installed here
 
 # %% ../nbs/31_launch.ipynb #e0dce1b8
 def provenance_dir(recipe: str, root=".") -> Path:

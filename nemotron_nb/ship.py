@@ -4,13 +4,13 @@
 
 # %% ../nbs/30_ship.ipynb #5d1e0a03
 from __future__ import annotations
-import argparse, fcntl, hashlib, importlib.metadata, importlib.util, shlex, shutil, subprocess, sys
+import argparse, fcntl, hashlib, importlib.metadata, importlib.util, shlex, shutil, subprocess, sys, zipfile
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['NEMOTRON_LAUNCHER', 'CONTAINER_PROVIDED', 'JOB_DEPENDENCIES', 'CODE_VAR', 'package_dir', 'shipped_files',
            'source_hash', 'stage_code', 'pinned_dependencies', 'missing', 'pip_command', 'ensure_dependencies',
-           'job_header', 'main', 'setup_lines', 'check_line', 'download_command']
+           'job_header', 'main', 'setup_lines', 'check_line', 'wheel_from_installed', 'ship_wheels']
 
 # %% ../nbs/30_ship.ipynb #5d1e0a06
 _PACKAGE = "nemotron_nb"
@@ -136,7 +136,18 @@ def check_line(expect: str, requirements: dict, wheels: bool = False) -> str:
             + (f' --wheels "${CODE_VAR}/wheels"' if wheels else ""))
 
 # %% ../nbs/30_ship.ipynb #5d1e0a1f
-def download_command(requirements: list[str], dest: Path) -> list[str]:
-    "The pip command that downloads `requirements` as wheels, without their dependencies, into `dest`."
-    return [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest", str(dest),
-            *requirements]
+def wheel_from_installed(dist: str, dest: Path) -> Path:
+    "A wheel of the installed distribution `dist`, rebuilt from its files (`RECORD`) and first tag (`WHEEL`)."
+    d = importlib.metadata.distribution(dist)
+    tags = [l.split(":", 1)[1].strip() for l in (d.read_text("WHEEL") or "").splitlines() if l.startswith("Tag:")]
+    out = Path(dest) / f"{d.metadata['Name'].replace('-', '_')}-{d.version}-{(tags or ['py3-none-any'])[0]}.whl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in d.files or []:
+            if f.suffix == ".pyc" or "__pycache__" in f.parts or ".." in f.parts: continue  # (caches, scripts in bin/)
+            if Path(d.locate_file(f)).is_file(): z.write(d.locate_file(f), f.as_posix())
+    return out
+
+def ship_wheels(requirements: dict, dest: Path) -> list[Path]:
+    "Wheels of the pinned `requirements` that are installed here (one not installed here cannot be shipped)."
+    return [wheel_from_installed(r.split("==")[0], dest) for r in requirements.values() if "==" in r]

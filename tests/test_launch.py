@@ -687,13 +687,20 @@ def test_pretrain_through_slurm_cancelled_and_resubmitted_resumes_and_equals_the
 
 # ---------------------------------------------------------------------------------------------- a job where nemotron_nb is not installed
 
-def _container_standin(d: Path) -> Path:
+def _container_standin(d: Path, without: tuple = ()) -> Path:
     "A stand-in for a container's Python: a venv of the base interpreter whose site-packages names this venv's"
     "site-packages as a plain path (torch, megatron-core, yaml, ... importable) in a .pth file. Python runs no .pth"
     "file of a folder added that way, so the editable install of nemotron_nb (a .pth import hook) is not there."
+    "`without`: distributions it lacks (then the path is a folder of links to every other entry of site-packages)."
     subprocess.run([os.path.join(sys.base_prefix, "bin", "python3"), "-m", "venv", "--without-pip", str(d)], check=True)
     site = next((d / "lib").glob("python3*/site-packages"))
     ours = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir() and not p.startswith(sys.base_prefix)]
+    if without:
+        (d / "packages").mkdir()
+        for e in (e for p in ours for e in Path(p).iterdir()):
+            if not any(e.name == w or e.name.lower().startswith(f"{w}-") for w in without):
+                if not (d / "packages" / e.name).exists(): (d / "packages" / e.name).symlink_to(e)
+        ours = [str(d / "packages")]
     (site / "container_packages.pth").write_text("\n".join(ours) + "\n")
     r = subprocess.run([str(d / "bin" / "python3"), "-c", "import torch, yaml, rich, fastcore, megatron.core\nimport nemotron_nb"],
                        capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=d)
@@ -758,3 +765,29 @@ startup_commands = ["export PATH={standin}:$PATH",
     assert f"edited copy in Slurm job {job_id}" in r.stdout
     d = sorted((work / ".nemotron" / "jobs").iterdir())[-1]
     assert source_hash(d / "code" / "nemotron_nb") == h  # the provenance keeps what the job ran
+
+def test_a_dependency_the_job_lacks_is_installed_from_the_shipped_wheels_without_network(tmp_path, slurm):
+    "A container stand-in without `mdurl` (which rich needs) and no package index (a dead PIP_INDEX_URL): with"
+    "`ship_wheels = true` the job installs mdurl, and only mdurl, from the wheels shipped with the code, then runs."
+    import importlib.metadata
+    from nemotron_nb.ship import JOB_DEPENDENCIES
+    standin = _container_standin(tmp_path / "container", without=("mdurl",))
+    r = subprocess.run([str(standin / "python3"), "-c", "import mdurl"], capture_output=True, text=True, cwd=tmp_path)
+    assert "No module named 'mdurl'" in r.stderr
+    _write_env(tmp_path, f"""
+[offline]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:15:00"
+tunnel = "local"
+ship_wheels = true
+env_vars = {{ PYTHONPATH = "/opt/container/python", PIP_INDEX_URL = "http://127.0.0.1:9/simple" }}
+startup_commands = ["export PATH={standin}:$PATH"]
+""")
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "offline", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    assert re.search(rf"dependencies: installed mdurl=={importlib.metadata.version('mdurl')} into \S+/code/\.deps\n", r.stdout)
+    assert "1,170,283 tokens" in r.stdout
+    d, job = _job_yaml(tmp_path)
+    assert len(list((d / "code" / "wheels").glob("*.whl"))) == len(JOB_DEPENDENCIES) and job["code"]["wheels"] is True
