@@ -4,7 +4,7 @@ The dry-run and profile tests need nothing but NeMo-Run. The others submit real 
 started by tests/slurm/local_slurm.sh (installed by .ci/run; `start` installs it too where apt-get works) and stopped
 at the end; they are skipped, with the reason printed, only where that Slurm cannot start (no root, no apt).
 """
-import os, re, shutil, stat, subprocess, sys, time
+import json, os, re, shutil, stat, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, nemotron
@@ -791,3 +791,36 @@ startup_commands = ["export PATH={standin}:$PATH"]
     assert "1,170,283 tokens" in r.stdout
     d, job = _job_yaml(tmp_path)
     assert len(list((d / "code" / "wheels").glob("*.whl"))) == len(JOB_DEPENDENCIES) and job["code"]["wheels"] is True
+
+def test_original_profile_mock_smoke_run_on_a_node_without_the_project(tmp_path, slurm):
+    "The issue's user: a profile in the original launcher's key names (`nprocs_per_node`, `packager`, a key with no"
+    "meaning here), the original's smoke run in Megatron-Bridge's names with `data.mock=true`, `--run` on a job Python"
+    "without nemotron_nb: no data prep folder anywhere, the shipped code trains 3 iterations on synthetic tokens."
+    from nemotron_nb.ship import package_dir, source_hash
+    standin = _container_standin(tmp_path / "container")
+    work = tmp_path / "work"; work.mkdir()
+    _write_env(work, f"""
+[cluster]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:15:00"
+tunnel = "local"
+nprocs_per_node = 1
+packager = "pattern"
+env_vars = {{ PYTHONPATH = "/opt/container/python" }}
+startup_commands = ["export PATH={standin}:$PATH",
+                    "python3 -I -c 'import nemotron_nb' 2>/dev/null || echo '{NO_OWN_COPY}'"]
+""")
+    smoke = ["data.mock=true", "train.global_batch_size=8", "train.train_iters=3", "scheduler.lr_warmup_iters=1",
+             "model.hybrid_override_pattern=MEME*ME", "model.num_layers=7", "train.seq_length=64", "train.eval_interval=3",
+             "train.eval_iters=1", "checkpoint.save_interval=3", "logger.log_interval=1", "checkpoint.export_hf=false",
+             "checkpoint.save=output/checkpoints/smoke"]
+    env = _env(tmp_path, NEMOTRON_ENV_FILE=str(work / "env.toml"))
+    r = nemotron("nano3", "pretrain", "-c", "tiny", *smoke, "--run", "cluster", cwd=work, env=env)
+    assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    assert NO_OWN_COPY in r.stdout and f"nemotron_nb source sha256 {source_hash(package_dir())}\n" in r.stdout
+    assert "done: 3 iterations" in r.stdout and (work / "output/checkpoints/smoke/iter_0000003").is_dir()
+    assert not (work / "output" / "data").exists() and not list(work.rglob("blend.json"))  # no data prep anywhere
+    log = [json.loads(l) for l in (work / "output/checkpoints/smoke/metrics.jsonl").read_text().splitlines()]
+    assert [e["iteration"] for e in log if "lm_loss" in e and e.get("split", "train") == "train"] == [1, 2, 3]
