@@ -4,33 +4,111 @@
 
 # %% ../nbs/01a_estimate.ipynb #499328a4
 from __future__ import annotations
+import dataclasses
 from dataclasses import dataclass
+from itertools import product
 from .config import ModelConfig, PretrainConfig, ConfigError, did_you_mean
-from .pattern import parse_pattern, param_counts, flops_per_token
+from .pattern import (parse_pattern, param_counts, flops_per_token, layer_params, padded_vocab_size,
+                                 validate_model)
 
 # %% auto #0
-__all__ = ['GPU_PEAK_BF16', 'DEFAULT_MFU', 'split_params', 'MemoryEstimate', 'memory_per_gpu', 'TimeEstimate', 'time_estimate',
-           'mfu', 'num_gpus', 'summarize']
+__all__ = ['RECOMPUTE', 'LOCAL_ASSUMPTIONS', 'GPU_PEAK_BF16', 'GPU_MEMORY_GIB', 'DEFAULT_MFU', 'pipeline_stages', 'stage_params',
+           'split_params', 'MemoryAssumptions', 'assumptions_for', 'layer_activations', 'MemoryEstimate',
+           'stage_activations', 'memory_per_gpu', 'check_gpu', 'TimeEstimate', 'time_estimate', 'mfu', 'num_gpus',
+           'estimate', 'usable_gib', 'smallest_fit', 'fits', 'memory_check', 'summarize']
 
 # %% ../nbs/01a_estimate.ipynb #3386a7b3
+def _layer_split(m: ModelConfig, symbol: str) -> tuple[int, int, int]:
+    "(tensor-parallel, replicated, expert) parameters of one layer of kind `symbol`, as Megatron places them."
+    h, total = m.hidden_size, layer_params(m, symbol)
+    if symbol != "E": return total - h, h, 0  # everything but the pre-norm is split over TP
+    expert = m.num_moe_experts * 2 * (m.moe_latent_size or h) * m.moe_ffn_hidden_size
+    shared = 2 * h * (m.moe_shared_expert_intermediate_size or 0)
+    return shared, total - shared - expert, expert  # replicated: pre-norm, router, latent projections
+
+def _add(*splits): return tuple(sum(x) for x in zip((0, 0, 0), *splits))
+
+def pipeline_stages(m: ModelConfig) -> list[str]:
+    "The main-stack layers of each pipeline stage: the pattern's `|` marks grouped, or an even split."
+    p, pp = parse_pattern(m.hybrid_layer_pattern), m.pipeline_model_parallel_size
+    k = len(p.stages) // pp if len(p.stages) > 1 else 0
+    if k: return ["".join(p.stages[i * k:(i + 1) * k]) for i in range(pp)]
+    n = -(-p.num_layers // pp)
+    return [p.main[i * n:(i + 1) * n] for i in range(pp)]
+
+def stage_params(m: ModelConfig) -> list[tuple[int, int, int]]:
+    "(tensor-parallel, replicated, expert) parameters of each pipeline stage."
+    p, h, emb = parse_pattern(m.hybrid_layer_pattern), m.hidden_size, padded_vocab_size(m) * m.hidden_size
+    blocks = (1 if m.mtp_use_repeated_layer else p.mtp_depths) if p.mtp_depths else 0
+    mtp = _add(*(_layer_split(m, s) for s in p.mtp), (2 * h * h, 3 * h, 0))  # + eh_proj; enorm, hnorm, final norm
+    out = [list(_add(*(_layer_split(m, s) for s in seg))) for seg in pipeline_stages(m)]
+    out[0][0] += emb
+    out[-1] = list(_add(out[-1], (emb, h, 0), *[mtp] * blocks))  # output layer, final norm, MTP
+    return [tuple(s) for s in out]
+
 def split_params(m: ModelConfig) -> tuple[int, int]:
     "(expert, dense) parameter counts of `m`, MTP included: routed-expert weights vs everything else."
-    p = parse_pattern(m.hybrid_layer_pattern)
-    lat = m.moe_latent_size or m.hidden_size
-    mtp_blocks = (1 if m.mtp_use_repeated_layer else p.mtp_depths) if p.mtp_depths else 0
-    n_moe = p.main.count("E") + p.mtp.count("E") * mtp_blocks
-    expert = n_moe * m.num_moe_experts * 2 * lat * m.moe_ffn_hidden_size
-    return expert, param_counts(m).total_with_mtp - expert
+    t, r, e = _add(*stage_params(m))
+    return e, t + r
+
+# %% ../nbs/01a_estimate.ipynb #785af802
+RECOMPUTE = ("none", "moe", "full")
+
+@dataclass(frozen=True)
+class MemoryAssumptions:
+    "What `memory_per_gpu` assumes; the defaults are what our `megatron` backend sets (see `megatron_plan`)."
+    param_bytes: int = 2  # bf16 weights on every GPU that holds them
+    grad_bytes: int = 4  # main gradients: 4 with `grad_reduce_in_fp32` (ours, Bridge's default), 2 in bf16
+    optimizer_bytes: int = 12  # fp32 main params + 2 fp32 Adam moments; 6 for Bridge's fp16/bf16 optimizer state
+    distributed_optimizer: bool = True  # optimizer state sharded over the data-parallel (× context-parallel) ranks
+    recompute: str = "none"  # none (ours) | moe: MoE layers and norms keep only their input | full: every layer
+    activation_bytes: int = 2  # bf16; fused attention keeps no s×s scores; no dropout (Nemotron's is 0)
+    margin: float = 0.15  # share of GPU memory kept free: CUDA context, NCCL buffers, allocator fragmentation
+
+    def describe(self) -> str:
+        "The assumptions in one line."
+        opt = f"{self.optimizer_bytes} B/param optimizer state" + (" sharded over DP" if self.distributed_optimizer
+                                                                   else "")
+        return (f"{8 * self.param_bytes}-bit weights, {8 * self.grad_bytes}-bit gradients, {opt}, "
+                f"recompute {self.recompute}, {self.margin:.0%} of GPU memory kept free")
+
+LOCAL_ASSUMPTIONS = MemoryAssumptions(param_bytes=4, grad_bytes=4, optimizer_bytes=8, distributed_optimizer=False)
+
+def assumptions_for(cfg: PretrainConfig) -> MemoryAssumptions:
+    "The assumptions for `cfg`'s backend: Megatron's distributed optimizer, or the local trainer's fp32 AdamW."
+    return LOCAL_ASSUMPTIONS if cfg.backend == "local" else MemoryAssumptions()
+
+# %% ../nbs/01a_estimate.ipynb #c7b92f88
+def layer_activations(m: ModelConfig, symbol: str, recompute: str = "none", bytes_per_value: int = 2) -> float:
+    "Bytes one layer of kind `symbol` keeps per token for its backward pass, before any parallel split."
+    h, B = m.hidden_size, bytes_per_value
+    if recompute == "full" or (recompute == "moe" and symbol == "E"): return B * h  # its input only
+    norm = B * h * (1 if recompute == "moe" else 2)  # the pre-norm's input (and output)
+    if symbol == "M":
+        d, gn, H = m.mamba_num_heads * m.mamba_head_dim, m.mamba_num_groups * m.mamba_state_dim, m.mamba_num_heads
+        return norm + B * (2 * d + 2 * gn + H) + 2 * B * d
+    if symbol == "*":
+        q, kv = m.num_attention_heads * m.kv_channels, m.num_query_groups * m.kv_channels
+        return norm + B * (q + 2 * kv) + B * q
+    if symbol == "-": return norm + 2 * B * m.ffn_hidden_size
+    if symbol == "E":
+        lat, k = m.moe_latent_size or h, m.moe_router_topk
+        latent = 2 * B * lat if m.moe_latent_size else 0
+        shared = 2 * B * (m.moe_shared_expert_intermediate_size or 0)
+        return norm + 8 * m.num_moe_experts + shared + latent + k * 2 * B * (lat + m.moe_ffn_hidden_size)
+    raise ConfigError(f"unknown layer symbol {symbol!r}")
 
 # %% ../nbs/01a_estimate.ipynb #9bc0c416
 @dataclass(frozen=True)
 class MemoryEstimate:
-    weights: float  # bytes per GPU: bf16 weights
-    grads: float  # fp32 gradients
-    optimizer: float  # fp32 master weights + Adam moments, sharded over data parallelism
-    activations: float
+    weights: float  # bytes per GPU on the most loaded pipeline stage: model weights
+    grads: float  # main gradients
+    optimizer: float  # main params + Adam moments, sharded over data parallelism
+    activations: float  # kept for backward, every in-flight micro-batch
+    workspace: float = 0.0  # one layer's activations without recomputation: backward's working set
+    stage: int = 0  # the pipeline stage these figures are for
     @property
-    def total(self) -> float: return self.weights + self.grads + self.optimizer + self.activations
+    def total(self) -> float: return self.weights + self.grads + self.optimizer + self.activations + self.workspace
 
 def _parallel(m: ModelConfig, num_gpus: int):
     tp, pp, ep, etp, cp = (m.tensor_model_parallel_size, m.pipeline_model_parallel_size, m.expert_model_parallel_size,
@@ -40,21 +118,59 @@ def _parallel(m: ModelConfig, num_gpus: int):
         raise ConfigError(f"{num_gpus} GPUs are not a multiple of EP×ETP×PP = {ep}×{etp}×{pp}")
     return tp, pp, ep, etp, cp, num_gpus // (tp * pp * cp), num_gpus // (ep * etp * pp)
 
-def memory_per_gpu(m: ModelConfig, num_gpus: int, seq_length: int, micro_batch_size: int) -> MemoryEstimate:
-    "Estimated bytes per GPU for training `m` on `num_gpus` GPUs with its parallelism settings."
+# %% ../nbs/01a_estimate.ipynb #621a63cc
+def _layer_on_gpu(m: ModelConfig, symbol: str, recompute: str, B: int) -> float:
+    "Bytes per token of one layer on one GPU: split over TP; the norms' share only with sequence parallelism."
+    x, tp = layer_activations(m, symbol, recompute, B), m.tensor_model_parallel_size
+    seq = B * m.hidden_size * (1 if recompute == "full" or (recompute == "moe" and symbol == "E") else 2)
+    return (x - seq) / tp + seq / (tp if m.sequence_parallel else 1)
+
+def stage_activations(m: ModelConfig, stage: int, a: MemoryAssumptions = MemoryAssumptions()) -> float:
+    "Activation bytes per token of one micro-batch on a GPU of pipeline stage `stage`."
+    p, h, tp, B = parse_pattern(m.hybrid_layer_pattern), m.hidden_size, m.tensor_model_parallel_size, a.activation_bytes
+    act = sum(_layer_on_gpu(m, s, a.recompute, B) for s in pipeline_stages(m)[stage])
+    if stage == m.pipeline_model_parallel_size - 1:  # output heads; each MTP depth: its layers, norms and eh_proj
+        act += (1 + p.mtp_depths) * 4 * (h + padded_vocab_size(m)) / tp
+        act += p.mtp_depths * (sum(_layer_on_gpu(m, s, a.recompute, B) for s in p.mtp)
+                               + 3 * B * h / (tp if m.sequence_parallel else 1))
+    return act
+
+# %% ../nbs/01a_estimate.ipynb #f196778c
+def memory_per_gpu(m: ModelConfig, num_gpus: int, seq_length: int, micro_batch_size: int,
+                   global_batch_size: int | None = None,  # None: at least PP micro-batches per step
+                   assumptions: MemoryAssumptions | None = None) -> MemoryEstimate:
+    "Estimated bytes per GPU on the most loaded pipeline stage for training `m` on `num_gpus` GPUs."
+    a = assumptions or MemoryAssumptions()
+    if a.recompute not in RECOMPUTE: raise ConfigError(f"recompute={a.recompute!r}: expected one of {RECOMPUTE}")
     tp, pp, ep, etp, cp, dp, edp = _parallel(m, num_gpus)
-    expert, dense = split_params(m)
-    on_gpu = dense / (tp * pp) + expert / (ep * etp * pp)
-    optimizer = 12 * (dense / (tp * pp) / dp + expert / (ep * etp * pp) / edp)
-    p = parse_pattern(m.hybrid_layer_pattern)
-    layers_per_stage = -(-(p.num_layers + len(p.mtp) * p.mtp_depths) // pp)
-    act = layers_per_stage * 34 * seq_length * micro_batch_size * m.hidden_size / (tp * cp)
-    return MemoryEstimate(weights=2 * on_gpu, grads=4 * on_gpu, optimizer=optimizer, activations=act)
+    micro_batches = global_batch_size // (micro_batch_size * dp) if global_batch_size else pp
+    tokens = seq_length * micro_batch_size / cp
+    shard, eshard = (dp * cp, edp) if a.distributed_optimizer else (1, 1)
+    kinds = set(parse_pattern(m.hybrid_layer_pattern).main)
+    full = max(_layer_on_gpu(m, s, "none", a.activation_bytes) for s in kinds)  # one layer, no recomputation
+    out = []
+    for i, (t, r, e) in enumerate(stage_params(m)):
+        dense, expert = t / tp + r, e / (ep * etp)
+        act = stage_activations(m, i, a) * tokens * min(pp - i, max(1, micro_batches))
+        out.append(MemoryEstimate(a.param_bytes * (dense + expert), a.grad_bytes * (dense + expert),
+                                  a.optimizer_bytes * (dense / shard + expert / eshard), act,
+                                  full * tokens, i))
+    return max(out, key=lambda e: e.total)
 
 # %% ../nbs/01a_estimate.ipynb #ed5e31b9
 GPU_PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "B200": 2250e12, "GB200": 2500e12, "A100": 312e12}
+# Memory per GPU as the vendor states it (H100 SXM 80 GB, H200 141 GB, DGX B200 1,440 GB / 8, GB200 NVL72
+# 13.4 TB / 72, A100 80 GB); CUDA reports about as many GiB (an H100: 79.6 GiB), the margin covers the difference.
+GPU_MEMORY_GIB = {"H100": 80, "H200": 141, "B200": 180, "GB200": 186, "A100": 80}
 DEFAULT_MFU = 0.33
 
+def check_gpu(gpu: str) -> str:
+    "`gpu` if we know its peak FLOPs and memory, else a `ConfigError` with the known types."
+    if gpu not in GPU_PEAK_BF16:
+        raise ConfigError(f"unknown GPU {gpu!r}{did_you_mean(gpu, GPU_PEAK_BF16)}; known: {', '.join(GPU_PEAK_BF16)}")
+    return gpu
+
+# %% ../nbs/01a_estimate.ipynb #f38b0388
 @dataclass(frozen=True)
 class TimeEstimate:
     tokens_per_step: int
@@ -66,8 +182,7 @@ class TimeEstimate:
 
 def time_estimate(cfg: PretrainConfig, num_gpus: int, gpu: str = "H100", mfu: float = DEFAULT_MFU) -> TimeEstimate:
     "Estimated step and run time of `cfg` on `num_gpus` GPUs of type `gpu` at model-FLOP utilisation `mfu`."
-    if gpu not in GPU_PEAK_BF16:
-        raise ConfigError(f"unknown GPU {gpu!r}{did_you_mean(gpu, GPU_PEAK_BF16)}; known: {', '.join(GPU_PEAK_BF16)}")
+    check_gpu(gpu)
     if num_gpus < 1: raise ConfigError(f"num_gpus={num_gpus}: must be at least 1")
     tokens = cfg.train.global_batch_size * cfg.train.seq_length
     fpt = flops_per_token(cfg.model, cfg.train.seq_length)
@@ -79,20 +194,98 @@ def mfu(tokens_per_second: float, flops_per_token: float, num_gpus: int = 1,
     "Model-FLOP utilisation of a measured throughput."
     return tokens_per_second * flops_per_token / (num_gpus * peak_flops)
 
-# %% ../nbs/01a_estimate.ipynb #56962966
+# %% ../nbs/01a_estimate.ipynb #fbd4700b
 def num_gpus(cfg: PretrainConfig) -> int:
     "GPUs a config asks for: `run.env.nodes × run.env.gpus_per_node` (at least 1)."
     env = cfg.run.env or {}
     return max(1, int(env.get("nodes", 1) or 1) * int(env.get("gpus_per_node", 1) or 1))
 
+def estimate(cfg: PretrainConfig, gpus: int | None = None,
+             assumptions: MemoryAssumptions | None = None) -> MemoryEstimate:
+    "`memory_per_gpu` for the model, batch and GPUs of `cfg`, with its backend's assumptions."
+    t = cfg.train
+    return memory_per_gpu(cfg.model, gpus or num_gpus(cfg), t.seq_length, t.micro_batch_size,
+                          t.global_batch_size, assumptions or assumptions_for(cfg))
+
+def usable_gib(gpu: str, assumptions: MemoryAssumptions | None = None) -> float:
+    "GiB of a `gpu` that an estimate may fill: its memory less the margin."
+    return GPU_MEMORY_GIB[check_gpu(gpu)] * (1 - (assumptions or MemoryAssumptions()).margin)
+
+# %% ../nbs/01a_estimate.ipynb #d4fd930f
+def _with_layout(cfg: PretrainConfig, nodes: int, per_node: int, tp: int, pp: int, ep: int):
+    "`cfg` on `nodes` nodes with this TP/PP/EP, or None where Megatron or the batch would refuse it."
+    m = cfg.model
+    sp = m.sequence_parallel if tp == m.tensor_model_parallel_size else tp > 1
+    model = dataclasses.replace(m, tensor_model_parallel_size=tp, pipeline_model_parallel_size=pp,
+                                expert_model_parallel_size=ep, sequence_parallel=sp)
+    n = nodes * per_node
+    try: dp = _parallel(model, n)[5]; validate_model(model)
+    except ConfigError: return None
+    if cfg.train.global_batch_size % (cfg.train.micro_batch_size * dp): return None
+    run = dataclasses.replace(cfg.run, env={**(cfg.run.env or {}), "nodes": nodes, "gpus_per_node": per_node})
+    return dataclasses.replace(cfg, model=model, run=run)
+
+def _changes(cfg: PretrainConfig, new: PretrainConfig) -> list[str]:
+    "The `key=value` overrides that turn `cfg` into `new`."
+    keys = ["run.env.nodes"] + [f"model.{k}" for k in ("expert_model_parallel_size", "tensor_model_parallel_size",
+                                                      "pipeline_model_parallel_size", "sequence_parallel")]
+    get = lambda c, k: (c.run.env or {}).get("nodes", 1) if k == "run.env.nodes" else getattr(c.model, k[6:])
+    return [f"{k}={str(get(new, k)).lower() if k.endswith('parallel') else get(new, k)}" for k in keys
+            if get(cfg, k) != get(new, k)]
+
+# %% ../nbs/01a_estimate.ipynb #698b391d
+def smallest_fit(cfg: PretrainConfig, gpu: str = "H100", max_nodes_factor: int = 8,
+                 assumptions: MemoryAssumptions | None = None) -> tuple[list[str], MemoryEstimate] | None:
+    "The cheapest `key=value` overrides under which `cfg` fits `gpu`s, with their estimate; None if no layout does."
+    a, m = assumptions or assumptions_for(cfg), cfg.model
+    cap = usable_gib(gpu, a)
+    n = num_gpus(cfg)
+    per_node = min(n, int((cfg.run.env or {}).get("gpus_per_node") or 8))
+    pow2, nodes0 = [2**i for i in range(12)], -(-n // per_node)
+    for nodes in range(nodes0, nodes0 * max_nodes_factor + 1):  # the fewest nodes first
+        found = []
+        for tp, pp, ep in product([t for t in pow2 if t <= per_node], pow2[:5], pow2):
+            new = _with_layout(cfg, nodes, per_node, tp, pp, ep)
+            if new is None or (est := estimate(new, None, a)).total / 2**30 > cap: continue
+            step = abs(ep.bit_length() - m.expert_model_parallel_size.bit_length())  # EP doublings
+            found.append(((len(_changes(cfg, new)), pp, tp, step, est.total), _changes(cfg, new), est))
+        if found: return min(found, key=lambda f: f[0])[1:]
+    return None
+
+# %% ../nbs/01a_estimate.ipynb #624cd1d8
+def fits(cfg: PretrainConfig, gpus: int | None = None, gpu: str = "H100",
+         assumptions: MemoryAssumptions | None = None) -> tuple[bool, MemoryEstimate, str]:
+    "(fits, estimate, suggestion): whether `cfg` on `gpus` GPUs fits `gpu`s; if not, the smallest change, in one line."
+    if gpus and gpus != num_gpus(cfg):  # as many nodes of `gpus_per_node` as `gpus` fill, or one node of `gpus`
+        per = int((cfg.run.env or {}).get("gpus_per_node") or 8)
+        nodes, per = (gpus // per, per) if gpus % per == 0 else (1, gpus)
+        cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, env={**(cfg.run.env or {}), "nodes": nodes,
+                                                                             "gpus_per_node": per}))
+    a = assumptions or assumptions_for(cfg)
+    est = estimate(cfg, None, a)
+    if est.total / 2**30 <= usable_gib(gpu, a): return True, est, ""
+    best = smallest_fit(cfg, gpu, assumptions=a)
+    if best is None: return False, est, "no TP/PP/EP layout on up to 8 times the nodes fits"
+    return False, est, f"fits with {' '.join(best[0])} ({best[1].total / 2**30:.1f} GiB per GPU)"
+
+
+# %% ../nbs/01a_estimate.ipynb #bf527a44
+def memory_check(cfg: PretrainConfig, gpu: str = "H100", gpus: int | None = None) -> tuple[bool, str]:
+    "(fits, one line): the memory check the config builder and `--dry-run` print."
+    ok, est, suggestion = fits(cfg, gpus, gpu)
+    cap = f"{usable_gib(gpu, assumptions_for(cfg)):.0f} of {GPU_MEMORY_GIB[gpu]} GiB usable"
+    head = f"memory: {est.total / 2**30:.1f} GiB per GPU on {gpus or num_gpus(cfg)} × {gpu}"
+    return ok, f"{head} fits ({cap})" if ok else f"{head} does not fit ({cap}); {suggestion}"
+
+# %% ../nbs/01a_estimate.ipynb #56962966
 def summarize(cfg: PretrainConfig, gpu: str = "H100", mfu: float = DEFAULT_MFU) -> dict:
     "The numbers of the config builder's panel: parameters, FLOPs, tokens per step, memory per GPU, time, MFU."
-    n = num_gpus(cfg)
-    c = param_counts(cfg.model)
-    mem = memory_per_gpu(cfg.model, n, cfg.train.seq_length, cfg.train.micro_batch_size)
+    n, c = num_gpus(cfg), param_counts(cfg.model)
+    ok, line = memory_check(cfg, gpu)
     t = time_estimate(cfg, n, gpu, mfu)
     return {"total_params": c.total, "total_params_with_mtp": c.total_with_mtp, "active_params": c.active,
             "flops_per_token": t.flops_per_token, "tokens_per_step": t.tokens_per_step, "num_gpus": n, "gpu": gpu,
-            "memory_per_gpu_gib": mem.total / 2**30, "step_seconds": t.step_seconds,
+            "memory_per_gpu_gib": estimate(cfg).total / 2**30, "memory_fits": ok, "memory_check": line,
+            "memory_assumptions": assumptions_for(cfg).describe(), "step_seconds": t.step_seconds,
             "total_hours": t.total_seconds / 3600,
             "tokens_per_second_per_gpu": t.tokens_per_second_per_gpu, "mfu": t.mfu}
