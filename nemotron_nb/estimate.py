@@ -36,6 +36,7 @@ def pipeline_stages(m: ModelConfig) -> list[str]:
     n = -(-p.num_layers // pp)
     return [p.main[i * n:(i + 1) * n] for i in range(pp)]
 
+# %% ../nbs/01a_estimate.ipynb #48b0700c
 def stage_params(m: ModelConfig) -> list[tuple[int, int, int]]:
     "(tensor-parallel, replicated, expert) parameters of each pipeline stage."
     p, h, emb = parse_pattern(m.hybrid_layer_pattern), m.hidden_size, padded_vocab_size(m) * m.hidden_size
