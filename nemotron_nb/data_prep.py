@@ -16,7 +16,7 @@ from fastcore.basics import patch
 import numpy as np
 from .config import ConfigError, DataPrepConfig, redact, to_dict
 from .tokenizer import (TextTokenizer, load_tokenizer, stdlib_dir, stdlib_source_files, pydoc_topics,
-                                   tiny_corpus)
+                                   tiny_corpus, hub_error)
 from .indexed import ShardWriter, TMP_SUFFIX
 from .blend import (BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_json, temp_path,
                                write_json_atomic, atomic_write, file_in_the_way)
@@ -65,17 +65,22 @@ def _stdlib_files(entry: BlendEntry) -> list[SourceFile]:
                       "stdlib:// offers stdlib://sources and stdlib://pydoc_topics")
 
 # %% ../nbs/13_data_prep.ipynb #d6e8373f
+def _ask_hub(repo: str, repo_type: str = "dataset"):
+    "One request, without retries, for `repo`'s info: raises at once when the hub cannot be reached (unless offline)."
+    from huggingface_hub import HfApi, constants
+    if not constants.HF_HUB_OFFLINE: HfApi().repo_info(repo, repo_type=repo_type)
+
 def _hf_files(entry: BlendEntry) -> list[SourceFile]:
     "The data files of `entry`'s subset and split on the Hugging Face hub, by URL, sorted."
     repo, split = entry.path[len("hf://"):].strip("/"), entry.split or "train"
     try:
+        _ask_hub(repo)
         import datasets
         builder = datasets.load_dataset_builder(repo, entry.subset)
         files = (builder.config.data_files or {}).get(split)
     except Exception as e:
-        first = str(e).splitlines()[0] if str(e) else ""
         raise ConfigError(f"dataset {entry.name!r}: cannot list {entry.path} (subset {entry.subset!r}) "
-                          f"on the Hugging Face hub ({type(e).__name__}: {first})") from None
+                          f"on the Hugging Face hub ({hub_error(e)})") from None
     if not files: raise ConfigError(f"dataset {entry.name!r}: {entry.path} has no data files for split {split!r}")
     return [SourceFile(str(f), f"hf:{builder.name}", 1, str(f)) for f in sorted(map(str, files))]
 

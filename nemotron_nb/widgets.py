@@ -108,9 +108,9 @@ def panel_rows(cfg, gpu: str = "H100") -> list[tuple[str, str]]:
 
 def panel_html(cfg, gpu: str = "H100") -> str:
     "The live panel: `panel_rows` as an HTML table (each value's cell has the class `nemotron-<first word>`)."
-    cell = "<td style='text-align:left{}'{}>{}</td>"
-    body = "".join(f"<tr>{cell.format(';padding-right:1em', '', f'<b>{k}</b>')}"
-                   f"{cell.format('', f' class=nemotron-{k.split()[0]}', v)}</tr>" for k, v in panel_rows(cfg, gpu))
+    row = ("<tr><td style='text-align:left;padding-right:1em'><b>{}</b></td>"
+           "<td style='text-align:left' class='nemotron-{}'>{}</td></tr>")
+    body = "".join(row.format(k, k.split()[0], v) for k, v in panel_rows(cfg, gpu))
     return f"<table class='nemotron-panel'>{body}</table>"
 
 # %% ../nbs/41_widgets.ipynb #114c400c

@@ -107,10 +107,23 @@ def test_dry_run_refuses_what_the_run_would(tmp_path, override, message):
     assert r.stdout == "" and _files(tmp_path) == []
 
 @pytest.mark.parametrize("words", [[], ["nano3"], ["nano3", "data"], ["nano3", "data", "prep"], ["super3", "pretrain"],
-                                   ["nano3", "data", "prep", "pretrain"]])
+                                   ["nano3", "data", "prep", "pretrain"], ["nano3", "data", "import"],
+                                   ["super3", "data", "import", "pretrain"], ["nano3", "config"], ["super3", "config", "import"]])
 def test_help_at_every_level(words):
     r = nemotron(*words, "--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: nemotron"), r.stderr
+
+@pytest.mark.parametrize("words,listed", [
+    ([], ["data prep pretrain", "pretrain", "data import pretrain", "config import"]),
+    (["nano3"], ["data prep pretrain", "pretrain", "data import pretrain", "config import"]),
+    (["nano3", "data"], ["data prep pretrain", "data import pretrain"]),
+    (["super3", "config"], ["config import"])])
+def test_help_lists_the_import_commands(words, listed):
+    "The help of each level lists every command under it, the two import commands included."
+    r = nemotron(*words, "--help")
+    model = "{nano3,super3}" if not words else words[0]
+    shown = [l.split(model + " ", 1)[1][:20].strip() for l in r.stdout.splitlines() if l.startswith(f"  nemotron {model} ")]
+    assert shown == listed, r.stdout
 
 
 # --- data prep: --allow-empty (issue 12) ---
