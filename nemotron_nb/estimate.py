@@ -87,7 +87,7 @@ def layer_activations(m: ModelConfig, symbol: str, recompute: str = "none", byte
     norm = B * h * (1 if recompute == "moe" else 2)  # the pre-norm's input (and output)
     if symbol == "M":
         d, gn, H = m.mamba_num_heads * m.mamba_head_dim, m.mamba_num_groups * m.mamba_state_dim, m.mamba_num_heads
-        return norm + B * (2 * d + 2 * gn + H) + 2 * B * d
+        return norm + B * (2 * d + 2 * gn + H) + 3 * B * d
     if symbol == "*":
         q, kv = m.num_attention_heads * m.kv_channels, m.num_query_groups * m.kv_channels
         return norm + B * (q + 2 * kv) + B * q
