@@ -145,6 +145,8 @@ from .data_prep import data_tokenizer  # the one reader of metadata.json (13_dat
 # %% ../nbs/21c_checkpoint.ipynb #9efabd40
 def run_record(cfg: PretrainConfig, blend_path) -> dict:
     "What each checkpoint stores of its run: the config (secrets redacted) and what names its data and tokenizer."
+    if blend_path is None:  # data.mock=true: megatron-core's synthetic samples
+        return {"config": redact(to_dict(cfg)), "data": {"blend": "data.mock=true", "blend_sha256": "mock"}}
     tok = data_tokenizer(blend_path) or {}
     return {"config": redact(to_dict(cfg)),
             "data": {"blend": str(blend_path), "blend_sha256": _sha256(Path(blend_path))[:16],
@@ -197,7 +199,7 @@ def check_folder(path, key: str = "checkpoint.save"):
 # %% ../nbs/21c_checkpoint.ipynb #f3cfaa07
 def check_vocab(cfg: PretrainConfig, blend_path):
     "Refuse a model whose vocabulary is smaller than the data's tokenizer (when data prep recorded it)."
-    tok = data_tokenizer(blend_path) or {}
+    tok = (data_tokenizer(blend_path) if blend_path is not None else None) or {}
     n = tok.get("vocab_size")
     if isinstance(n, int) and cfg.model.vocab_size < n:
         raise ConfigError(f"model.vocab_size={cfg.model.vocab_size} is smaller than the vocabulary of the data's "

@@ -176,7 +176,8 @@ class RunConfig:
 class DataConfig:
     "Where the training samples come from."
     blend_path: Optional[str] = None  # a data-prep `blend.json`; None: the one of the `run.data` artifact
-    num_workers: int = 0  # data-loader worker processes
+    num_workers: Optional[int] = None  # data-loader workers of the Megatron-Bridge backend; None: the recipe's
+    mock: bool = False  # synthetic tokens (megatron-core's MockGPTDataset) instead of data: smoke runs, both backends
 
 @dataclass(kw_only=True)
 class TrainingConfig:
@@ -216,7 +217,7 @@ class SchedulerConfig:
     lr_warmup_iters: int = 0
     lr_decay_iters: Optional[int] = None  # None: train_iters
     lr_wsd_decay_iters: Optional[int] = None  # None: 20% of lr_decay_iters
-    override_opt_param_scheduler: bool = False
+    override_opt_param_scheduler: Optional[bool] = None  # Megatron: the config's schedule on resume; None: the recipe's
 
 # %% ../nbs/00_config.ipynb #f455f6a1
 @dataclass(kw_only=True)
@@ -224,7 +225,7 @@ class CheckpointConfig:
     save: Optional[str] = None  # folder of iter_NNNNNNN checkpoints
     load: Optional[str] = None  # start from here (e.g. the previous phase); None: resume from `save` if it has one
     save_interval: Optional[int] = None
-    keep_last: int = 2  # checkpoints kept in `save`
+    keep_last: Optional[int] = None  # checkpoints kept in `save`; None: 2 locally, all on Megatron (the recipe)
     export_hf: bool = True  # local backend: export a Hugging Face checkpoint at the end
     # local backend: resume although the model, sequence length, tokenizer or data differ from the stored config
     allow_config_change: bool = False

@@ -4,29 +4,33 @@
 
 # %% ../nbs/31_launch.ipynb #30b1bb93
 from __future__ import annotations
-import contextlib, datetime, glob, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
+import contextlib, datetime, io, os, re, shlex, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import yaml
 from dataclasses import dataclass, field, asdict
 from typing import Any
-from .config import ConfigError, is_secret, shown, redact, to_dict, to_yaml, did_you_mean, type_name
+from .config import ConfigError, is_secret, shown, redact, to_yaml, did_you_mean, type_name
 from .blend import atomic_write
 from .recipe import load_config, parse_overrides
+from .ship import (package_dir, shipped_files, source_hash, stage_code, pinned_dependencies, setup_lines,
+                              check_line, ship_wheels)
 try: import tomllib  # Python 3.11+
 except ModuleNotFoundError: import tomli as tomllib  # Python 3.10
 
 # %% auto #0
-__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'SECTION_KEYS', 'DEFAULTS',
-           'FORWARDED_SECRETS', 'OVERRIDE_VAR', 'TASK_EXPORTS', 'SLURM_OPTIONAL', 'REQUIRED_KEYS', 'DGX_KEYS',
-           'LEPTON_KEYS', 'EXECUTOR_BUILDERS', 'NO_SECRETS_FILE', 'SECRETS_IN_SCRIPT', 'find_env_file', 'read_env_file',
-           'profiles', 'check_profile_keys', 'check_sections', 'resolve_profile', 'mount_entry', 'cli_env',
-           'job_resources', 'artifacts_env', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
+__all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'TUNNELS', 'LEGACY_KEYS', 'IGNORED_KEYS',
+           'PACKAGERS', 'ARTIFACT_BACKENDS', 'SECTION_KEYS', 'DEFAULTS', 'FORWARDED_SECRETS', 'OC_ENV', 'OVERRIDE_VAR',
+           'TASK_EXPORTS', 'SSH_KEYS', 'SLURM_OPTIONAL', 'REQUIRED_KEYS', 'DGX_KEYS', 'LEPTON_KEYS',
+           'EXECUTOR_BUILDERS', 'NO_SECRETS_FILE', 'SECRETS_IN_SCRIPT', 'find_env_file', 'read_env_file', 'profiles',
+           'note', 'legacy_keys', 'check_profile_keys', 'check_sections', 'resolve_profile', 'mount_entry', 'cli_env',
+           'job_resources', 'artifacts_env', 'env_value', 'job_env_vars', 'write_secrets_file', 'source_secrets_line',
            'secret_overrides', 'redact_argv', 'FromEnv', 'shell_arg', 'job_command', 'recipe_name', 'job_script',
            'nemorun_home', 'import_nemo_run', 'tunnel_kind', 'shares_files', 'ExecutorSpec', 'JobShape', 'job_shape',
-           'JobEnv', 'slurm_setup_lines', 'slurm_tunnel', 'executor_spec', 'make_executor', 'provenance_dir',
-           'write_provenance', 'Task', 'plan_tasks', 'experiment_id', 'add_tasks', 'dry_run_scripts', 'load_profile',
-           'override_secrets', 'Submission', 'secrets_file_for', 'prepare_task', 'prepare', 'job_record', 'dry_run',
-           'send_secrets', 'job_statuses', 'submit']
+           'JobEnv', 'slurm_setup_lines', 'slurm_tunnel', 'missing_keys', 'executor_spec', 'make_executor',
+           'CodeShipment', 'code_shipment', 'ships_code', 'stage_shipment', 'provenance_dir', 'write_provenance',
+           'Task', 'plan_tasks', 'experiment_id', 'add_tasks', 'dry_run_scripts', 'load_profile', 'override_secrets',
+           'Submission', 'secrets_file_for', 'prepare_task', 'prepare', 'job_record', 'dry_run', 'send_secrets',
+           'job_statuses', 'submit']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -65,6 +69,8 @@ PROFILE_KEYS = {  # key -> accepted types
     # software and files
     "container_image": str, "mounts": list, "workdir": str, "setup_lines": (list, str), "startup_commands": list,
     "env_vars": dict,
+    # the code a job carries (`30_ship`)
+    "ship_code": bool, "ship_wheels": bool, "packager": str,
     # how to reach the cluster
     "tunnel": str, "host": str, "port": int, "user": str, "identity": str, "remote_job_dir": str,
     # docker
@@ -74,10 +80,38 @@ PROFILE_KEYS = {  # key -> accepted types
     "pvc_nemo_run_dir": str, "pvcs": list, "distributed_framework": str, "custom_spec": dict,
     # lepton
     "nemo_run_dir": str, "resource_shape": str, "node_group": str, "node_reservation": str, "shared_memory_size": int,
-    "image_pull_secrets": list, "pre_launch_commands": list,
+    "image_pull_secrets": list, "pre_launch_commands": list, "can_be_preempted": bool, "can_preempt": bool,
+    "queue_priority": str,
 }
 EXECUTORS = ("local", "slurm", "docker", "dgxcloud", "lepton")
 TUNNELS = ("local", "ssh")
+
+# %% ../nbs/31_launch.ipynb #ab793e4f
+LEGACY_KEYS = {"nprocs_per_node": "nproc_per_node", "container": "container_image", "app_id": "client_id",
+               "app_secret": "client_secret"}  # the original launcher's names -> ours
+IGNORED_KEYS = {  # the original launcher's keys that mean nothing here -> why
+    "packager_include_pattern": "nemotron_nb ships its own package", "run_command": "jobs run the `nemotron` command",
+    "build_partition": "Stage 0 builds no container", "build_time": "Stage 0 builds no container",
+    "build_cache_dir": "Stage 0 builds no container", "lustre_mount": "list the mount in `mounts`",
+    "head_resource_shape": "Stage 0 starts no Ray cluster", "ray_version": "Stage 0 starts no Ray cluster"}
+PACKAGERS = ("git", "pattern", "hybrid", "self_contained", "code", "none")  # the original's; none: the image has it
+
+def note(line: str):
+    "One `note:` line on stderr: something accepted that the user may want to know about."
+    print(f"note: {line}", file=sys.stderr, flush=True)
+
+def legacy_keys(data: dict, where: str) -> dict:
+    "`data` with the original launcher's names as ours; its keys without a meaning here dropped with one note line."
+    out, ignored = {}, [k for k in data if k in IGNORED_KEYS]
+    for k, v in data.items():
+        if k in ignored: continue
+        if LEGACY_KEYS.get(k) in data:
+            raise ConfigError(f"{where}: {k} and {LEGACY_KEYS[k]} name the same key: keep one")
+        out[LEGACY_KEYS.get(k, k)] = v
+    if ignored:
+        why = "; ".join(dict.fromkeys(IGNORED_KEYS[k] for k in ignored))
+        note(f"{where}: {', '.join(ignored)}: no meaning here, ignored ({why})")
+    return out
 
 # %% ../nbs/31_launch.ipynb #ab793e47
 # the types as a TOML user reads them (for `type_name`)
@@ -93,9 +127,10 @@ def check_profile_keys(data: dict, where: str) -> dict:
     ("The profile (or `run.env`) with TOML floats of whole value as ints; `ConfigError` for the first unknown key or "
      "wrongly typed value.")
     out = {}
-    for key, value in data.items():
+    for key, value in legacy_keys(data, where).items():
         if key not in PROFILE_KEYS:
-            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, PROFILE_KEYS)}")
+            known = [*PROFILE_KEYS, *LEGACY_KEYS, *IGNORED_KEYS]
+            raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, known)}")
         tp = PROFILE_KEYS[key]
         if tp is int and isinstance(value, float) and value.is_integer(): value = int(value)  # `8.0`, `1e0` as written
         ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
@@ -103,14 +138,16 @@ def check_profile_keys(data: dict, where: str) -> dict:
         if key == "mounts":
             for m in value: mount_entry(m, where)
         out[key] = value
-    _check_choice(data, "executor", EXECUTORS, where)
-    _check_choice(data, "tunnel", TUNNELS, where)
+    for key, choices in (("executor", EXECUTORS), ("tunnel", TUNNELS), ("packager", PACKAGERS)):
+        _check_choice(out, key, choices, where)
     return out
 
 # %% ../nbs/31_launch.ipynb #ab793e4a
+ARTIFACT_BACKENDS = ("file", "wandb")  # the original's `[artifacts] backend`: the local registry alone, or W&B too
 SECTION_KEYS = {"wandb": {"project": str, "entity": str, "group": str, "job_type": str, "tags": (list, str),
                           "name": str, "run_name": str},
-                "artifacts": {"wandb": bool, "root": str, "manifest": dict}, "artifacts.manifest": {"root": str},
+                "artifacts": {"wandb": bool, "backend": str, "root": str, "manifest": dict},
+                "artifacts.manifest": {"root": str},
                 "cli": {"theme": str}, "cache": {"git_dir": str}}
 
 def check_sections(env: dict, source: str = ENV_FILE_NAME):
@@ -122,6 +159,7 @@ def check_sections(env: dict, source: str = ENV_FILE_NAME):
             if not isinstance(v, keys[k]):
                 expected = type_name(keys[k], _TOML_TYPES)
                 raise ConfigError(f"{source} [{sec}]: {k}={shown(k, v)}: expected {expected}")
+    _check_choice(env.get("artifacts", {}), "backend", ARTIFACT_BACKENDS, f"{source} [artifacts]")
 
 # %% ../nbs/31_launch.ipynb #ab793e4d
 def _profile_chain(profs: dict, name: str, source: str) -> list[str]:
@@ -210,10 +248,22 @@ def artifacts_env(env_file: dict | None) -> dict:
      "`wandb = false` keeps artifacts out of W&B.")
     a = (env_file or {}).get("artifacts", {})
     root = a.get("root") or a.get("manifest", {}).get("root")
+    wandb = a.get("wandb", {"file": False, "wandb": True}.get(a.get("backend")))  # `wandb` wins over `backend`
     return {**({"NEMOTRON_ARTIFACTS": root} if root else {}),
-            **({"NEMOTRON_ARTIFACTS_WANDB": "0"} if a.get("wandb") is False else {})}
+            **({"NEMOTRON_ARTIFACTS_WANDB": "0"} if wandb is False else {})}
 
-def job_env_vars(res: dict, env_file: dict | None = None, environ=None) -> tuple[dict, dict]:
+OC_ENV = re.compile(r"^\$\{oc\.env:([A-Za-z_]\w*)(?:,([^}]*))?\}$")  # the original's `${oc.env:VAR[,default]}`
+
+def env_value(name: str, value, environ, where: str = "profile") -> str | None:
+    "An `env_vars` value, `${oc.env:VAR[,default]}` read from `environ` (None, with a note, when VAR is not set here)."
+    m = OC_ENV.match(str(value))
+    if not m: return str(value)
+    if m[1] in environ: return environ[m[1]]
+    if m[2] is not None: return m[2]
+    note(f"{where}: env_vars.{name} = {shown(name, value)}: {m[1]} is not set here; not passed to the job")
+    return None
+
+def job_env_vars(res: dict, env_file: dict | None = None, environ=None, where: str = "profile") -> tuple[dict, dict]:
     "(plain, secret) environment variables for the job: `[wandb]` settings, the profile's `env_vars`, HF/W&B keys."
     environ = os.environ if environ is None else environ
     wandb = (env_file or {}).get("wandb", {})
@@ -221,7 +271,8 @@ def job_env_vars(res: dict, env_file: dict | None = None, environ=None) -> tuple
             for k, v in wandb.items() if k in SECTION_KEYS["wandb"]}
     allv.update(artifacts_env(env_file))
     allv.update({k: environ[k] for k in FORWARDED_SECRETS if environ.get(k)})
-    allv.update({k: str(v) for k, v in (res.get("env_vars") or {}).items()})
+    own = {k: env_value(k, v, environ, where) for k, v in (res.get("env_vars") or {}).items()}
+    allv.update({k: v for k, v in own.items() if v is not None})
     return ({k: v for k, v in allv.items() if not is_secret(k, v)}, {k: v for k, v in allv.items() if is_secret(k, v)})
 
 # %% ../nbs/31_launch.ipynb #115d6672
@@ -295,13 +346,15 @@ TASK_EXPORTS = ("export NEMOTRON_TASK_RANK=${SLURM_PROCID:-0} NEMOTRON_NUM_TASKS
                 "NEMOTRON_TASK_GROUP=${SLURM_JOB_ID:-}")
 
 def job_script(command: list[str], workdir: str | None, res: dict, path_prefix: str | None = None, secrets_file=None,
-               task_env: bool = False) -> str:
+               task_env: bool = False, code=None) -> str:
     ("The shell script each task of the job runs (`secrets_file`: sourced first, where no sbatch script can do it). "
-     "`task_env`: export the task's place in a Slurm job (data prep's shard groups).")
+     "`task_env`: export the task's place in a Slurm job (data prep's shard groups); `code`: the shipped code's lines.")
     lines = [source_secrets_line(secrets_file)] if secrets_file else []
     lines += [TASK_EXPORTS] if task_env else []
     lines += [f"export PATH={shlex.quote(path_prefix)}:$PATH"] if path_prefix else []
+    lines += setup_lines() if code else []  # the shipped code on top of the job's Python
     lines += [*(res.get("startup_commands") or [])]  # after PATH: a profile's setup may put its own tools first
+    lines += [check_line(code.sha256, code.requirements, code.wheels)] if code else []  # with the job's final Python
     if workdir: lines.append(f"cd {shlex.quote(workdir)}")
     lines.append("exec " + " ".join(map(shell_arg, command)))
     return "\n".join(lines) + "\n"
@@ -344,6 +397,7 @@ class ExecutorSpec:
     launcher: str | None = None  # "torchrun" for training; data prep runs its task script as it is
     tunnel: dict | None = None  # Slurm: {kind: local, job_dir} or {kind: ssh, host, user, job_dir[, port, identity]}
     private_env_file: str | None = None  # where the job reads the 0600 secrets file (None: no secrets)
+    code_dir: str | None = None  # the staged code that NeMo-Run's packager carries into the job folder's `code/`
 
 @dataclass
 class JobShape:
@@ -370,6 +424,7 @@ class JobEnv:
     venv_bin: str | None = None  # this venv's bin, first on PATH where the job shares this machine's files
     mode: str = "run"  # `run` or `batch`
     where: str = "profile"  # names the profile in errors, e.g. `env.toml [cluster]`
+    dry_run: bool = False  # a missing required key is a note and a placeholder, not an error
 
 # %% ../nbs/31_launch.ipynb #4f3d0b42
 def _local_executor(res: dict, shape: JobShape, job: JobEnv) -> ExecutorSpec:
@@ -378,6 +433,8 @@ def _local_executor(res: dict, shape: JobShape, job: JobEnv) -> ExecutorSpec:
     return ExecutorSpec("LocalExecutor", {"ntasks_per_node": shape.nproc, "env_vars": {**job.env_vars, "PATH": path}})
 
 # %% ../nbs/31_launch.ipynb #5a4e1c52
+SSH_KEYS = ("host", "user", "remote_job_dir")  # what an SSH tunnel cannot do without
+
 def slurm_setup_lines(res: dict, job: JobEnv) -> list[str]:
     "The sbatch script's setup lines: the profile's `setup_lines`, this venv on PATH (a shared machine), the secrets."
     own = res.get("setup_lines")
@@ -388,7 +445,7 @@ def slurm_setup_lines(res: dict, job: JobEnv) -> list[str]:
 def slurm_tunnel(res: dict, where: str = "profile") -> dict:
     "The tunnel to a Slurm cluster as data: `{kind: local, job_dir}` or `{kind: ssh, host, user, job_dir, ...}`."
     if tunnel_kind(res) == "local": return {"kind": "local", "job_dir": str(nemorun_home() / "experiments")}
-    for k in ("host", "user", "remote_job_dir"):
+    for k in SSH_KEYS:
         if not res.get(k): raise ConfigError(f"{where}: an ssh tunnel needs {k!r}")
     return {"kind": "ssh", "host": res["host"], "user": res["user"], "job_dir": res["remote_job_dir"],
             **({"port": res["port"]} if res.get("port") else {}),
@@ -421,7 +478,7 @@ def _docker_executor(res: dict, shape: JobShape, job: JobEnv) -> ExecutorSpec:
 # %% ../nbs/31_launch.ipynb #7c6a3e72
 REQUIRED_KEYS = {"slurm": ("account",), "docker": ("container_image",), "lepton": ("container_image", "nemo_run_dir"),
                  "dgxcloud": ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name",
-                              "container_image", "pvc_nemo_run_dir")}
+                              "container_image", "pvc_nemo_run_dir", "pvcs")}
 
 def _check_dgx_storage(res: dict, where: str = "profile"):
     "DGX Cloud: `pvc_nemo_run_dir` must lie on one of `pvcs` (NeMo-Run asserts it only while submitting); no `mounts`."
@@ -439,7 +496,8 @@ def _check_dgx_storage(res: dict, where: str = "profile"):
 DGX_KEYS = ("base_url", "kube_apiserver_url", "client_id", "client_secret", "project_name", "container_image",
             "pvc_nemo_run_dir", "pvcs", "distributed_framework", "custom_spec")
 LEPTON_KEYS = ("container_image", "nemo_run_dir", "resource_shape", "node_group", "node_reservation",
-               "shared_memory_size", "image_pull_secrets", "pre_launch_commands", "custom_spec")
+               "shared_memory_size", "image_pull_secrets", "pre_launch_commands", "custom_spec", "can_be_preempted",
+               "can_preempt", "queue_priority")
 
 def _dgxcloud_executor(res: dict, shape: JobShape, job: JobEnv) -> ExecutorSpec:
     "A DGX Cloud (Run:ai) workload through NeMo-Run's `DGXCloudExecutor`."
@@ -455,6 +513,20 @@ def _lepton_executor(res: dict, shape: JobShape, job: JobEnv) -> ExecutorSpec:
               mounts=[_lepton_mount(m) for m in res.get("mounts") or []])
     return ExecutorSpec("LeptonExecutor", kw)
 
+# %% ../nbs/31_launch.ipynb #032cd7ce
+def missing_keys(res: dict, job: JobEnv) -> dict:
+    "`ConfigError` for the required keys `res` lacks; in a dry run, one note and `{key: <placeholder>}` instead."
+    missing = [k for k in REQUIRED_KEYS.get(res["executor"], ()) if not res.get(k)]
+    msg = f"{job.where}: executor {res['executor']!r} needs {', '.join(map(repr, missing))}"
+    if missing and not job.dry_run: raise ConfigError(msg)
+    if res["executor"] == "slurm" and tunnel_kind(res) == "ssh":  # (a submission: `slurm_tunnel` names the first)
+        missing += [k for k in SSH_KEYS if not res.get(k)]
+        msg = f"{job.where}: executor {res['executor']!r} needs {', '.join(map(repr, missing))}"
+    if not missing: return {}
+    note(f"{msg} to submit; the dry run shows <placeholders>")
+    pvc = {"claimName": "<pvcs>", "path": res.get("pvc_nemo_run_dir") or "<pvc_nemo_run_dir>"}
+    return {k: [pvc] if k == "pvcs" else f"<{k}>" for k in missing}
+
 # %% ../nbs/31_launch.ipynb #8d7b4f82
 EXECUTOR_BUILDERS = {"local": _local_executor, "slurm": _slurm_executor, "docker": _docker_executor,
                      "dgxcloud": _dgxcloud_executor, "lepton": _lepton_executor}
@@ -462,8 +534,7 @@ EXECUTOR_BUILDERS = {"local": _local_executor, "slurm": _slurm_executor, "docker
 def executor_spec(res: dict, kind: str, job: JobEnv | None = None) -> ExecutorSpec:
     "The executor for a stage of `kind` (`pretrain`/`data_prep`) with resources `res`, built by its kind's builder."
     job = job or JobEnv()
-    missing = [k for k in REQUIRED_KEYS.get(res["executor"], ()) if not res.get(k)]
-    if missing: raise ConfigError(f"{job.where}: executor {res['executor']!r} needs {', '.join(map(repr, missing))}")
+    res = {**res, **missing_keys(res, job)}
     spec = EXECUTOR_BUILDERS[res["executor"]](res, job_shape(res, kind), job)
     spec.launcher = "torchrun" if kind == "pretrain" else None
     return spec
@@ -480,11 +551,42 @@ def make_executor(spec: ExecutorSpec, tunnel_job_dir: str | None = None):
     run = import_nemo_run()
     kw = dict(spec.kwargs)
     if spec.tunnel: kw["tunnel"] = _tunnel(run, spec.tunnel, tunnel_job_dir)
-    if spec.cls in ("SlurmExecutor", "LocalExecutor", "DockerExecutor"):
-        kw["packager"] = run.Packager()  # no git archive: a local tunnel shares the files, a container has the code
+    if spec.code_dir and tunnel_job_dir is None:  # the staged code (`30_ship`), all of it
+        kw["packager"] = run.PatternPackager(include_pattern=f"{spec.code_dir}/*", relative_path=spec.code_dir)
+    else: kw["packager"] = run.Packager()  # nothing to pack: a dry run, or no code shipped (`ship_code = false`, local)
     ex = getattr(run, spec.cls)(**kw)
     if spec.launcher: ex.launcher = spec.launcher
     return ex
+
+# %% ../nbs/31_launch.ipynb #6c0de002
+@dataclass
+class CodeShipment:
+    "The code a submission ships: the running `nemotron_nb`, its version and source hash, the job's dependencies."
+    source: str  # the package folder that is copied (the running code's, edits included)
+    version: str
+    sha256: str  # `source_hash` of that folder, which the job checks
+    files: int
+    requirements: dict  # {import name: 'dist==version'}: installed by the job when it cannot import them
+    wheels: bool = False  # the requirements go with the code as wheels (nodes without network)
+
+def code_shipment(wheels: bool = False) -> CodeShipment:
+    "What a submission from the running code ships."
+    import nemotron_nb
+    pkg = package_dir()
+    return CodeShipment(str(pkg), nemotron_nb.__version__, source_hash(pkg), len(shipped_files(pkg)),
+                        pinned_dependencies(), wheels)
+
+def ships_code(res: dict) -> bool:
+    "Whether the job gets the shipped code: not a local executor (this venv); `ship_code = false` opts out."
+    return res["executor"] != "local" and res.get("ship_code", res.get("packager") != "none")
+
+# %% ../nbs/31_launch.ipynb #6c0de005
+def stage_shipment(code: CodeShipment, dest: Path):
+    "Stage the shipped code (and wheels) in `dest`; `ConfigError` when the package changed since it was hashed."
+    h = stage_code(dest, Path(code.source))
+    if h != code.sha256:
+        raise ConfigError(f"{code.source} changed while submitting (sha256 {h}, not {code.sha256}): submit again")
+    if code.wheels: ship_wheels(code.requirements, dest / "wheels")  # rebuilt from what is installed here
 
 # %% ../nbs/31_launch.ipynb #e0dce1b8
 def provenance_dir(recipe: str, root=".") -> Path:
@@ -622,6 +724,8 @@ class Submission:
     tasks: list  # the `Task`s, one per phase
     secrets: dict = field(default_factory=dict)  # {variable: value}: only ever in the 0600 file
     secrets_path: Path | None = None  # that file, here
+    code: CodeShipment | None = None  # what the jobs that ship code get (None: none does)
+    dry_run: bool = False
 
     @property
     def where(self) -> str: return f"{self.env_file} [{self.profile}]"
@@ -636,32 +740,36 @@ def prepare_task(t: Task, sub: Submission, stage, overrides, environ=None):
     "Fill in `t`: resources, executor, task script; add its secrets to `sub.secrets`."
     res = t.resources = job_resources(t.cfg.run.env, sub.profile_settings, overrides)
     ex = res["executor"]
-    plain, secret = job_env_vars(res, sub.env, environ)
+    plain, secret = job_env_vars(res, sub.env, environ, sub.where)
     secret = {**secret, **override_secrets(overrides, ex, sub.where)}
     venv_bin = str(Path(sys.executable).parent) if shares_files(res) else None
     t.workdir = res.get("workdir") or (os.getcwd() if venv_bin else None)
     sec_file = secrets_file_for(res, sub) if secret and ex not in NO_SECRETS_FILE else None
-    t.executor = executor_spec(res, stage.kind, JobEnv(plain, sec_file, venv_bin, sub.mode, sub.where))
+    t.executor = executor_spec(res, stage.kind, JobEnv(plain, sec_file, venv_bin, sub.mode, sub.where, sub.dry_run))
     t.executor.private_env_file = sec_file
+    code = sub.code if ships_code(res) else None
+    t.executor.code_dir = str(sub.dir / "code") if code else None
     if secret and ex in NO_SECRETS_FILE:
         print(f"warning: {', '.join(sorted(secret))} not forwarded to a {ex} job: "
               f"set them in the platform's secret store", file=sys.stderr)
         sub.secrets.clear()
     else: sub.secrets.update(secret)
     t.script = job_script(t.command, t.workdir, res, venv_bin, sec_file if ex in SECRETS_IN_SCRIPT else None,
-                          task_env=stage.kind == "data_prep" and ex == "slurm")
+                          task_env=stage.kind == "data_prep" and ex == "slurm", code=code)
 
 # %% ../nbs/31_launch.ipynb #dbdd1e01
 def prepare(cfg, model: str, stage, args, environ=None) -> Submission:
-    "Everything a submission needs, resolved and checked, nothing written: profile, resources, tasks, executors."
+    "Everything a submission needs, resolved and checked, nothing written: profile, resources, tasks, executors, code."
     env_path, env_file, profile = load_profile(args)
     tasks = plan_tasks(model, stage, args)
     name = (recipe_name(model, stage, tasks[0].config) if len(tasks) == 1
             else f"{model}-{stage.kind.replace('_', '-')}-phases")
     pdir = provenance_dir(name)
     sub = Submission("run" if args.run else "batch", args.run or args.batch, str(env_path), profile, env_file, name,
-                     pdir, tasks, secrets_path=(pdir / "secrets.env").resolve())
+                     pdir, tasks, secrets_path=(pdir / "secrets.env").resolve(),
+                     code=code_shipment(bool(profile.get("ship_wheels"))), dry_run=bool(args.dry_run))
     for t in tasks: prepare_task(t, sub, stage, args.overrides, environ)
+    if not any(t.executor.code_dir for t in tasks): sub.code = None
     return sub
 
 # %% ../nbs/31_launch.ipynb #dbdd1e04
@@ -672,7 +780,7 @@ def job_record(sub: Submission, argv) -> dict:
             "tasks": [{"name": t.name, "config": t.config, "command": " ".join(map(shell_arg, t.command)),
                        "workdir": t.workdir, "resources": t.resources, "executor": asdict(t.executor)}
                       for t in sub.tasks],
-            "private_env_vars": sorted(sub.secrets)}
+            "private_env_vars": sorted(sub.secrets), **({"code": asdict(sub.code)} if sub.code else {})}
 
 # %% ../nbs/31_launch.ipynb #68dc81e2
 def _task_lines(i: int, sub: Submission) -> list[str]:
@@ -683,6 +791,17 @@ def _task_lines(i: int, sub: Submission) -> list[str]:
     return [f"# task {t.name}{after}: {s.cls} (launcher: {s.launcher or 'none'}{tunnel})",
             yaml.safe_dump(redact(s.kwargs), sort_keys=False).rstrip(), f"# task script of {t.name}", t.script.rstrip()]
 
+def _code_lines(sub: Submission) -> list[str]:
+    "The dry run's lines on the code the jobs run: what is shipped, or why nothing is."
+    if not sub.code:
+        why = "a local executor runs this venv's" if sub.tasks[0].resources["executor"] == "local" else "the image's"
+        return [f"# code: nothing shipped ({why} nemotron_nb)"]
+    c = sub.code
+    return [f"# code shipped with each job: nemotron_nb {c.version} from {c.source}, {c.files} files, "
+            f"source sha256 {c.sha256}",
+            f"#   staged in {sub.dir}/code, unpacked in the job folder's code/ (with {'wheels of ' if c.wheels else ''}"
+            f"the dependencies the job installs when its Python lacks them: {', '.join(c.requirements.values())})"]
+
 def dry_run(sub: Submission, argv) -> int:
     "Print what `--run/--batch` would submit: the resolved config, the executor, the sbatch script; write nothing."
     for t in sub.tasks:
@@ -691,6 +810,7 @@ def dry_run(sub: Submission, argv) -> int:
     _say(f"# profile [{sub.profile}] from {sub.env_file}",
          yaml.safe_dump(redact(sub.profile_settings), sort_keys=False).rstrip())
     for i in range(len(sub.tasks)): _say(*_task_lines(i, sub))
+    _say(*_code_lines(sub))
     if sub.secrets:
         _say(f"# secrets {', '.join(sorted(sub.secrets))}: only in {sub.tasks[0].executor.private_env_file} "
              "(mode 0600), sourced by the job")
@@ -808,9 +928,11 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
     kind = "train" if stage.kind == "pretrain" else "data_prep"
     configs = {f"{kind}{'-' + t.phase if len(sub.tasks) > 1 else ''}.yaml": t.cfg for t in sub.tasks}
     d = write_provenance(sub.dir, job_record(sub, argv), configs, argv)
+    if sub.code: stage_shipment(sub.code, d / "code")
     run = import_nemo_run()
     if sub.secrets: send_secrets(run, sub)
     _say(f"submitting {sub.name} with profile [{sub.profile}] ({sub.mode}); provenance: {d}")
+    if sub.code: _say(f"code: nemotron_nb {sub.code.version}, source sha256 {sub.code.sha256}, shipped from {d}/code")
     exp_id = experiment_id(sub.name)
     exp = run.Experiment(sub.name, id=exp_id, log_level="ERROR")
     try:  # NeMo-Run submits in run() and waits for attached jobs (streaming their logs) when the experiment exits

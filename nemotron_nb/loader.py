@@ -14,9 +14,10 @@ from .config import ConfigError
 from .blend import SPLITS  # ("train", "valid", "test"): one definition, shared with data prep
 
 # %% auto #0
-__all__ = ['SplitBlend', 'read_blend', 'write_shard', 'SampleSet', 'build_datasets', 'sample_counts', 'micro_batches']
+__all__ = ['SplitBlend', 'read_blend', 'write_shard', 'SampleSet', 'build_datasets', 'mock_datasets', 'sample_counts',
+           'micro_batches']
 
-# %% ../nbs/21_loader.ipynb #9fe97497
+# %% ../nbs/21_loader.ipynb #a3450e5f
 @dataclass(frozen=True)
 class SplitBlend:
     "The shards of one split and their weights."
@@ -27,7 +28,7 @@ class SplitBlend:
         "The `(prefixes, weights)` pair of megatron-core's `blend` / `blend_per_split`."
         return list(self.prefixes), list(self.weights)
 
-# %% ../nbs/21_loader.ipynb #d9c29327
+# %% ../nbs/21_loader.ipynb #6392bf8c
 def _blend_json(path: Path) -> dict:
     "The per-split dict in the `blend.json` at `path`."
     if not path.is_file(): raise ConfigError(f"blend file not found: {path}")
@@ -42,7 +43,7 @@ def _blend_json(path: Path) -> dict:
         raise ConfigError(f"{path}: unknown split {sorted(unknown)[0]!r}; expected {', '.join(SPLITS)}")
     return data
 
-# %% ../nbs/21_loader.ipynb #bcb63dd5
+# %% ../nbs/21_loader.ipynb #85953091
 def _split_blend(path: Path, split: str, items, check_files: bool) -> Optional[SplitBlend]:
     "One split's `[weight, prefix, ...]` list in `path`, or None when no shard has a positive weight."
     if not isinstance(items, list) or len(items) % 2:
@@ -62,7 +63,7 @@ def _split_blend(path: Path, split: str, items, check_files: bool) -> Optional[S
         if w > 0: pairs.append((str(p), w))
     return SplitBlend(*map(tuple, zip(*pairs))) if pairs else None
 
-# %% ../nbs/21_loader.ipynb #4c32a5dc
+# %% ../nbs/21_loader.ipynb #9734cef3
 def read_blend(path, check_files: bool = True) -> dict[str, Optional[SplitBlend]]:
     "The splits of a data-prep `blend.json` (None: absent or empty); shards checked to exist unless not `check_files`."
     path = Path(path)
@@ -81,7 +82,7 @@ def write_shard(prefix, documents, dtype=np.int32) -> str:
     builder.finalize(f"{prefix}.idx")
     return str(prefix)
 
-# %% ../nbs/21_loader.ipynb #6e4d97e3
+# %% ../nbs/21_loader.ipynb #7d46d0d5
 class _TokenInfo:
     "What megatron-core's GPTDataset needs of a tokenizer: the vocabulary size, the end-of-document id, an identity."
     def __init__(self, vocab_size: int, eod: int):
@@ -95,16 +96,18 @@ def _ensure_process_group():
         store = dist.FileStore(tempfile.mktemp(prefix="nemotron_nb_gloo_"), 1)
         dist.init_process_group("gloo", store=store, rank=0, world_size=1)
 
-def _quiet_megatron():
+# %% ../nbs/21_loader.ipynb #6a164cb2
+def _megatron_datasets():
+    "megatron-core's dataset classes, imported quietly (they are imported when a run builds its samples)."
     import logging
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Transformer Engine and Apex are not installed": irrelevant here
-        from megatron.core.datasets.gpt_dataset import GPTDataset, GPTDatasetConfig
+        from megatron.core.datasets import gpt_dataset
         from megatron.core.datasets.blended_megatron_dataset_builder import BlendedMegatronDatasetBuilder
     for name in ("megatron", "megatron.core"): logging.getLogger(name).setLevel(logging.WARNING)
-    return GPTDataset, GPTDatasetConfig, BlendedMegatronDatasetBuilder
+    return gpt_dataset, BlendedMegatronDatasetBuilder
 
-# %% ../nbs/21_loader.ipynb #d9fb7ab6
+# %% ../nbs/21_loader.ipynb #30d37314
 class SampleSet:
     "One split's samples: `ds[i]` is a LongTensor of `seq_length + 1` tokens; `ds.batch(start, n)` stacks n of them."
     def __init__(self, dataset, seq_length: int):
@@ -121,21 +124,37 @@ class SampleSet:
         "Samples `start` .. `start + size - 1`, wrapping around at the end: (size, L+1)."
         return torch.stack([self[(start + j) % len(self)] for j in range(size)])
 
+# %% ../nbs/21_loader.ipynb #ad41c033
+def _build(kind: str, blend_per_split, sizes: list, seq_length: int, seed: int, vocab_size: int, eod: int,
+           cache_dir: Path) -> dict[str, Optional[SampleSet]]:
+    "The train/valid/test `SampleSet`s of megatron-core's dataset class `kind` (None for a split it does not build)."
+    gpt_dataset, Builder = _megatron_datasets()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _ensure_process_group()
+    cfg = gpt_dataset.GPTDatasetConfig(random_seed=seed, sequence_length=seq_length, blend_per_split=blend_per_split,
+                                       tokenizer=_TokenInfo(vocab_size, eod), reset_position_ids=False,
+                                       reset_attention_mask=False, eod_mask_loss=False, create_attention_mask=False,
+                                       path_to_cache=str(cache_dir))
+    built = Builder(getattr(gpt_dataset, kind), sizes, lambda: True, cfg).build()
+    return {s: (SampleSet(d, seq_length) if d is not None else None) for s, d in zip(SPLITS, built)}
+
+# %% ../nbs/21_loader.ipynb #606aba5b
 def build_datasets(blend_path, seq_length: int, num_samples: dict, seed: int = 1234, vocab_size: int = 131072,
                    eod: int = 2, cache_dir=None) -> dict[str, Optional[SampleSet]]:
     "Megatron's train/valid/test samples of `blend_path` (None for an empty split), at least `num_samples[split]` each."
     blend = read_blend(blend_path)
-    GPTDataset, GPTDatasetConfig, Builder = _quiet_megatron()
-    cache_dir = Path(cache_dir) if cache_dir else Path(blend_path).parent / "cache"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _ensure_process_group()
-    cfg = GPTDatasetConfig(random_seed=seed, sequence_length=seq_length,
-                           blend_per_split=[blend[s].megatron() if blend[s] else None for s in SPLITS],
-                           tokenizer=_TokenInfo(vocab_size, eod), reset_position_ids=False, reset_attention_mask=False,
-                           eod_mask_loss=False, create_attention_mask=False, path_to_cache=str(cache_dir))
+    per_split = [blend[s].megatron() if blend[s] else None for s in SPLITS]
     sizes = [int(num_samples.get(s, 0)) if blend[s] else None for s in SPLITS]
-    built = Builder(GPTDataset, sizes, lambda: True, cfg).build()
-    return {s: (SampleSet(d, seq_length) if d is not None else None) for s, d in zip(SPLITS, built)}
+    cache_dir = Path(cache_dir) if cache_dir else Path(blend_path).parent / "cache"
+    return _build("GPTDataset", per_split, sizes, seq_length, seed, vocab_size, eod, cache_dir)
+
+# %% ../nbs/21_loader.ipynb #cae0dac8
+def mock_datasets(seq_length: int, num_samples: dict, seed: int = 1234, vocab_size: int = 131072,
+                  cache_dir=None) -> dict[str, SampleSet]:
+    "Synthetic train/valid/test samples (megatron-core's `MockGPTDataset`): no data prep, the same for the same seed."
+    cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="nemotron_nb_mock_"))
+    sizes = [int(num_samples.get(s, 0)) for s in SPLITS]
+    return _build("MockGPTDataset", None, sizes, seq_length, seed, vocab_size, vocab_size - 1, cache_dir)
 
 # %% ../nbs/21_loader.ipynb #091538d2
 def sample_counts(train_iters: int, global_batch_size: int, eval_iters: int, has_eval: bool = True) -> dict[str, int]:

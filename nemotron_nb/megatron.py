@@ -4,7 +4,7 @@
 
 # %% ../nbs/21a_megatron.ipynb #01f55d84
 from __future__ import annotations
-import dataclasses
+import dataclasses, importlib.util
 from pathlib import Path
 from typing import Any, Optional
 from .config import PretrainConfig, ConfigError
@@ -16,11 +16,12 @@ from .blend import SPLITS, atomic_write
 from .data_prep import data_tokenizer
 
 # %% auto #0
-__all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'PARALLEL_FIELDS', 'DDP_SECTION', 'IMPLIED_WHEN_ABSENT',
-           'EXPECTED_NANO3_PROVIDER_DIFFERENCES', 'model_plan', 'megatron_plan', 'ApplyReport',
-           'build_config_container', 'save_container_yaml', 'run_megatron']
+__all__ = ['NEMOTRON3_TOKENIZER', 'NEMOTRON_H_CONSTANTS', 'PRETRAIN_COMMON', 'NANO3_RECIPE', 'SUPER3_RECIPE',
+           'IMPLIED_WHEN_ABSENT', 'EXPECTED_NANO3_PROVIDER_DIFFERENCES', 'RECIPE_DIFFERENCES', 'model_plan',
+           'recipe_settings', 'library_fallbacks', 'megatron_plan', 'ApplyReport', 'build_config_container',
+           'save_container_yaml', 'run_megatron']
 
-# %% ../nbs/21a_megatron.ipynb #a9775132
+# %% ../nbs/21a_megatron.ipynb #a291e8a5
 NEMOTRON3_TOKENIZER = "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16"  # both models (super3's HF repo ships the same)
 
 def _tokenizer_model(blend_path: Optional[Path]) -> str:
@@ -29,17 +30,16 @@ def _tokenizer_model(blend_path: Optional[Path]) -> str:
     name = tok.get("model") or tok.get("path") or tok.get("name")
     return name if isinstance(name, str) and name else NEMOTRON3_TOKENIZER
 
-# %% ../nbs/21a_megatron.ipynb #c03bb753
+# %% ../nbs/21a_megatron.ipynb #3de26dad
 NEMOTRON_H_CONSTANTS = dict(  # what every Nemotron-H / Nemotron 3 model sets (Megatron-Bridge NemotronHModelProvider)
     normalization="RMSNorm", position_embedding_type="none", share_embeddings_and_output_weights=False,
     add_bias_linear=False, gated_linear_unit=False, hidden_dropout=0.0, attention_dropout=0.0, is_hybrid_model=True,
     moe_router_score_function="sigmoid", moe_router_load_balancing_type="seq_aux_loss", moe_router_dtype="fp32",
     moe_router_pre_softmax=False, moe_grouped_gemm=True, moe_permute_fusion=True,
-    moe_token_dispatcher_type="alltoall",  # works everywhere; DeepEP/HybridEP ("flex") need their own libraries
     moe_shared_expert_overlap=False,  # Megatron requires False with latent MoE; the nano3 recipe turns it off too
 )
 
-# %% ../nbs/21a_megatron.ipynb #f42ceb30
+# %% ../nbs/21a_megatron.ipynb #be639e2b
 def _layer_fields(m, p) -> dict[str, Any]:
     "The layers of model config `m` with its parsed pattern `p`."
     return {
@@ -57,7 +57,7 @@ def _layer_fields(m, p) -> dict[str, Any]:
         "vocab_size": m.vocab_size, "make_vocab_size_divisible_by": m.make_vocab_size_divisible_by,
         "layernorm_epsilon": m.layernorm_epsilon, "init_method_std": m.init_method_std}
 
-# %% ../nbs/21a_megatron.ipynb #52f21d47
+# %% ../nbs/21a_megatron.ipynb #8416b8dd
 def _moe_fields(m) -> dict[str, Any]:
     "The experts and the router of model config `m`."
     return {"num_moe_experts": m.num_moe_experts or None, "moe_router_topk": m.moe_router_topk,
@@ -68,19 +68,23 @@ def _moe_fields(m) -> dict[str, Any]:
             "moe_router_enable_expert_bias": m.moe_router_enable_expert_bias,
             "moe_router_bias_update_rate": m.moe_router_bias_update_rate, "moe_aux_loss_coeff": m.moe_aux_loss_coeff}
 
-PARALLEL_FIELDS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "expert_model_parallel_size",
+_PARALLEL_FIELDS = ("tensor_model_parallel_size", "pipeline_model_parallel_size", "expert_model_parallel_size",
                    "expert_tensor_parallel_size", "context_parallel_size", "sequence_parallel")
 
-# %% ../nbs/21a_megatron.ipynb #a6255964
+# %% ../nbs/21a_megatron.ipynb #af3b4e86
 def model_plan(cfg: PretrainConfig) -> dict[str, Any]:
     "The Megatron model-provider fields of `cfg.model` (plus `seq_length` and `bf16`)."
     m, p = cfg.model, parse_pattern(cfg.model.hybrid_layer_pattern)
     check_megatron_model(m)  # a conv width other than 4, '|' without pipeline stages (`validate` refuses them too)
     return {**_layer_fields(m, p), **_moe_fields(m), "seq_length": cfg.train.seq_length,
-            **{k: getattr(m, k) for k in PARALLEL_FIELDS}, "bf16": cfg.train.precision == "bf16-mixed",
+            **{k: getattr(m, k) for k in _PARALLEL_FIELDS}, "bf16": cfg.train.precision == "bf16-mixed",
             **NEMOTRON_H_CONSTANTS}
 
-# %% ../nbs/21a_megatron.ipynb #2acac164
+# %% ../nbs/21a_megatron.ipynb #a1d049dc
+def _given(**fields) -> dict[str, Any]:
+    "The `fields` that are not None (a key of ours left at None keeps the recipe's value)."
+    return {k: v for k, v in fields.items() if v is not None}
+
 def _train_section(t) -> dict[str, Any]:
     "The `train` section of training config `t`."
     return {"train_iters": t.train_iters, "global_batch_size": t.global_batch_size,
@@ -93,7 +97,7 @@ def _optimizer_section(cfg: PretrainConfig) -> dict[str, Any]:
             "adam_beta2": o.adam_beta2, "adam_eps": o.adam_eps, "weight_decay": o.weight_decay,
             "clip_grad": o.clip_grad, "bf16": cfg.train.precision == "bf16-mixed", "use_distributed_optimizer": True}
 
-# %% ../nbs/21a_megatron.ipynb #9069a550
+# %% ../nbs/21a_megatron.ipynb #18f6a7bc
 def _scheduler_section(cfg: PretrainConfig) -> dict[str, Any]:
     "The `scheduler` section: warmup and decay, and a constant weight decay."
     sched, wd = schedule_from_config(cfg), cfg.optimizer.weight_decay
@@ -101,47 +105,123 @@ def _scheduler_section(cfg: PretrainConfig) -> dict[str, Any]:
             "lr_warmup_init": sched.init_lr, "lr_decay_iters": sched.decay_iters,
             "lr_wsd_decay_style": sched.wsd_decay_style,
             "lr_wsd_decay_iters": sched.wsd_iters if sched.decay_style == "WSD" else None,
-            "override_opt_param_scheduler": cfg.scheduler.override_opt_param_scheduler,
+            **_given(override_opt_param_scheduler=cfg.scheduler.override_opt_param_scheduler),
             "start_weight_decay": wd, "end_weight_decay": wd, "weight_decay_incr_style": "constant"}
 
-# %% ../nbs/21a_megatron.ipynb #8e5f5f2c
+# %% ../nbs/21a_megatron.ipynb #886a042c
 def _dataset_section(cfg: PretrainConfig, blend: Optional[dict]) -> dict[str, Any]:
-    "The `dataset` section for the splits `blend` of `read_blend`."
-    t, save = cfg.train, cfg.checkpoint.save
+    "The `dataset` section for the splits `blend` of `read_blend` (None: no data, or `data.mock=true`)."
+    t, save, workers = cfg.train, cfg.checkpoint.save, cfg.data.num_workers
     return {"random_seed": t.seed, "sequence_length": t.seq_length, "blend": None, "split": None,
             "blend_per_split": [blend[s].megatron() if blend[s] else None for s in SPLITS] if blend else None,
             "reset_position_ids": False, "reset_attention_mask": False, "eod_mask_loss": False,
-            "num_workers": cfg.data.num_workers, "dataloader_type": "single", "data_sharding": True,
-            "path_to_cache": str(Path(save) / "data_cache") if save else None}
+            **_given(num_workers=workers), "dataloader_type": "single",
+            "data_sharding": True, "path_to_cache": str(Path(save) / "data_cache") if save else None}
 
-# %% ../nbs/21a_megatron.ipynb #ca2a305c
+# %% ../nbs/21a_megatron.ipynb #97172ec5
 def _output_sections(cfg: PretrainConfig, run_name: Optional[str]) -> dict[str, dict]:
     "The `checkpoint`, `logger` and `rng` sections."
     c, lg, save = cfg.checkpoint, cfg.logger, cfg.checkpoint.save
     return {"checkpoint": {"save": save, "load": c.load or save, "save_interval": c.save_interval,
-                           "most_recent_k": c.keep_last, "ckpt_format": "torch_dist"},
+                           **_given(most_recent_k=c.keep_last), "ckpt_format": "torch_dist"},
             "logger": {"log_interval": lg.log_interval, "wandb_project": lg.wandb_project,
                        "wandb_entity": lg.wandb_entity, "wandb_exp_name": run_name,
                        "tensorboard_dir": str(Path(save) / "tb_logs") if save else None},
             "rng": {"seed": cfg.train.seed}}
 
-DDP_SECTION = {"use_distributed_optimizer": True, "grad_reduce_in_fp32": True, "overlap_grad_reduce": True,
+_DDP_SECTION = {"use_distributed_optimizer": True, "grad_reduce_in_fp32": True, "overlap_grad_reduce": True,
                "overlap_param_gather": True, "check_for_nan_in_grad": True}
 
-# %% ../nbs/21a_megatron.ipynb #8429bc26
+# %% ../nbs/21a_megatron.ipynb #1248e973
+def _sections(*parts: dict) -> dict:
+    "Settings by section, merged field by field; later parts win (a None section replaces)."
+    out = {}
+    for part in parts:
+        for k, v in part.items(): out[k] = None if v is None else {**(out.get(k) or {}), **v}
+    return out
+
+PRETRAIN_COMMON = {  # Megatron-Bridge's _pretrain_common() (0.3.1 and 0.4.0): what our config does not name
+    "train": dict(manual_gc_eval=100), "scheduler": dict(override_opt_param_scheduler=True),
+    "dataset": dict(num_dataset_builder_threads=1, skip_getting_attention_mask_from_dataset=True),
+    "checkpoint": dict(most_recent_k=-1, fully_parallel_save=True),  # -1: keep all (CheckpointConfig's default)
+    "logger": dict(log_timers_to_tensorboard=True),
+    "ddp": dict(average_in_collective=True, data_parallel_sharding_strategy="optim_grads_params"),
+}
+
+# %% ../nbs/21a_megatron.ipynb #b3970fc9
+NANO3_RECIPE = _sections(PRETRAIN_COMMON, {  # Megatron-Bridge 0.3.1 nemotron_3_nano_pretrain_config()
+    "model": dict(pipeline_dtype="bfloat16", virtual_pipeline_model_parallel_size=None,
+                  pipeline_model_parallel_layout=None, moe_token_dispatcher_type="flex",
+                  moe_flex_dispatcher_backend="deepep", moe_hybridep_num_sms=16, transformer_impl="transformer_engine",
+                  cuda_graph_impl="none", cuda_graph_scope="full", cuda_graph_warmup_steps=3, attention_backend="fused",
+                  moe_router_fusion=False, cross_entropy_loss_fusion=True, cross_entropy_fusion_impl="native",
+                  recompute_granularity=None, recompute_modules=None, fine_grained_activation_offloading=False,
+                  offload_modules=None, moe_router_padding_for_fp8=False, moe_router_force_load_balancing=False,
+                  apply_rope_fusion=False, gradient_accumulation_fusion=True, use_fused_weighted_squared_relu=True),
+    "train": dict(manual_gc=False, manual_gc_interval=0),
+    "optimizer": dict(use_precision_aware_optimizer=False, main_grads_dtype="float32", main_params_dtype="float32",
+                      exp_avg_dtype="float32", exp_avg_sq_dtype="float32"),
+    "dataset": dict(num_workers=8, mmap_bin_files=False),
+    "checkpoint": dict(ckpt_assume_constant_structure=True, dist_ckpt_strictness="log_all"),
+    "comm_overlap": dict(tp_comm_overlap=True, tp_comm_bootstrap_backend="nccl", delay_wgrad_compute=False,
+                         overlap_moe_expert_parallel_comm=False),
+})
+
+# %% ../nbs/21a_megatron.ipynb #8d89b7ca
+SUPER3_RECIPE = _sections(PRETRAIN_COMMON, {  # Megatron-Bridge >= 0.4.0 nemotron_3_super_pretrain_config()
+    "model": dict(pipeline_dtype="bfloat16", virtual_pipeline_model_parallel_size=None,
+                  pipeline_model_parallel_layout=None, moe_token_dispatcher_type="alltoall",
+                  moe_flex_dispatcher_backend="hybridep", transformer_impl="transformer_engine",
+                  cuda_graph_impl="transformer_engine",
+                  cuda_graph_scope=["attn", "mamba", "moe_router", "moe_preprocess"],
+                  cuda_graph_warmup_steps=3, attention_backend="fused", cross_entropy_fusion_impl="te",
+                  use_te_rng_tracker=True, keep_mtp_spec_in_bf16=True, calculate_per_token_loss=True,
+                  apply_rope_fusion=False, gradient_accumulation_fusion=True, use_fused_weighted_squared_relu=True),
+    "train": dict(manual_gc=False, manual_gc_interval=0),
+    "dataset": dict(num_workers=1, mmap_bin_files=False),
+    "checkpoint": dict(ckpt_assume_constant_structure=True, dist_ckpt_strictness="log_all", async_save=True),
+    "ddp": dict(average_in_collective=False),
+    "comm_overlap": None,
+})
+
+def recipe_settings(cfg: PretrainConfig) -> dict[str, dict]:
+    "The recipe settings of `cfg`'s model family: super3's with latent MoE or MTP depths, else nano3's."
+    m = cfg.model
+    return SUPER3_RECIPE if m.moe_latent_size or parse_pattern(m.hybrid_layer_pattern).mtp_depths else NANO3_RECIPE
+
+# %% ../nbs/21a_megatron.ipynb #5bbc5639
+def _installed(module: str) -> bool: return importlib.util.find_spec(module) is not None
+
+def library_fallbacks(plan: dict, installed=_installed) -> list[str]:
+    "Change `plan` where a library its settings need is not installed; one line per change."
+    m, lines = plan["model"], []
+    if m.get("moe_token_dispatcher_type") == "flex" and m.get("moe_flex_dispatcher_backend") == "deepep" \
+            and not installed("deep_ep"):
+        m["moe_token_dispatcher_type"] = "alltoall"
+        lines.append("DeepEP is not installed (no module deep_ep): moe_token_dispatcher_type=alltoall instead of the "
+                     "recipe's flex")
+    if (plan.get("comm_overlap") or {}).get("tp_comm_overlap") and not installed("transformer_engine"):
+        plan["comm_overlap"] = None
+        lines.append("Transformer Engine is not installed: no TP communication overlap (the recipe's tp_comm_overlap)")
+    return lines
+
+# %% ../nbs/21a_megatron.ipynb #bf4a5654
 def megatron_plan(cfg: PretrainConfig, blend_path=None, *, tokenizer_model: Optional[str] = None,
                   check_files: bool = True, run_name: Optional[str] = None) -> dict[str, Any]:
     "Every Megatron-Bridge `ConfigContainer` field this backend sets for `cfg`, by section."
-    blend = read_blend(blend_path, check_files=check_files) if blend_path else None
-    tok = tokenizer_model or _tokenizer_model(Path(blend_path) if blend_path else None)
-    return {"model": model_plan(cfg), "train": _train_section(cfg.train), "optimizer": _optimizer_section(cfg),
-            "scheduler": _scheduler_section(cfg), "dataset": _dataset_section(cfg, blend),
-            "tokenizer": {"tokenizer_type": "HuggingFaceTokenizer", "tokenizer_model": tok},
-            **_output_sections(cfg, run_name), "ddp": dict(DDP_SECTION),
+    blend = read_blend(blend_path, check_files=check_files) if blend_path and not cfg.data.mock else None
+    tok = ({"tokenizer_type": "NullTokenizer", "vocab_size": cfg.model.vocab_size} if cfg.data.mock else
+           {"tokenizer_type": "HuggingFaceTokenizer",
+            "tokenizer_model": tokenizer_model or _tokenizer_model(Path(blend_path) if blend_path else None)})
+    ours = {"model": model_plan(cfg), "train": _train_section(cfg.train), "optimizer": _optimizer_section(cfg),
+            "scheduler": _scheduler_section(cfg), "dataset": _dataset_section(cfg, blend), "tokenizer": tok,
+            **_output_sections(cfg, run_name), "ddp": dict(_DDP_SECTION)}
+    recipe = recipe_settings(cfg)
+    return {**{k: {**recipe.get(k, {}), **v} for k, v in ours.items()}, "mock_data": cfg.data.mock,
             "mixed_precision": "bf16_mixed" if cfg.train.precision == "bf16-mixed" else None,
-            "comm_overlap": None}  # TP communication overlap needs Transformer Engine userbuffers
+            "comm_overlap": recipe["comm_overlap"] and dict(recipe["comm_overlap"])}
 
-# %% ../nbs/21a_megatron.ipynb #04307aea
+# %% ../nbs/21a_megatron.ipynb #5eac6556
 IMPLIED_WHEN_ABSENT = {"mamba_chunk_size": 128, "mtp_hybrid_override_pattern": None, "mtp_use_repeated_layer": False,
                        "mtp_num_layers": None, "is_hybrid_model": True}
 
@@ -152,20 +232,26 @@ class ApplyReport:
     implied: list = dataclasses.field(default_factory=list)  # absent in this version, which does the plan's value
     missing: list = dataclasses.field(default_factory=list)  # absent in this version with a value it cannot express
 
-# %% ../nbs/21a_megatron.ipynb #b90eb322
+# %% ../nbs/21a_megatron.ipynb #44aef5ae
 def _has_field(obj, name: str) -> bool:
-    return name in {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else hasattr(obj, name)
+    "A dataclass field of `obj`, or an attribute its `__init__` set (GPTDatasetConfig's mask switch)."
+    if not dataclasses.is_dataclass(obj): return hasattr(obj, name)
+    return name in {f.name for f in dataclasses.fields(obj)} or name in vars(obj)
+
+_TORCH_DTYPE_FIELDS = ("pipeline_dtype", "main_grads_dtype", "main_params_dtype", "exp_avg_dtype", "exp_avg_sq_dtype")
 
 def _apply(obj, section: str, values: dict, report: ApplyReport):
-    "Set `values` on `obj`, recording each in `report`."
+    "Set `values` on `obj` (dtype names as torch dtypes), recording each in `report`."
     for name, value in values.items():
+        if name in _TORCH_DTYPE_FIELDS and isinstance(value, str):
+            import torch; value = getattr(torch, value)
         if _has_field(obj, name):
             setattr(obj, name, value); report.set.append(f"{section}.{name}")
         elif name in IMPLIED_WHEN_ABSENT and value == IMPLIED_WHEN_ABSENT[name]:
             report.implied.append(f"{section}.{name}")
         else: report.missing.append(f"{section}.{name}={value!r}")
 
-# %% ../nbs/21a_megatron.ipynb #6630bcd4
+# %% ../nbs/21a_megatron.ipynb #22db0741
 def _provider_class():
     "The most generic hybrid model provider of the installed Megatron-Bridge."
     try:
@@ -184,50 +270,57 @@ def _model_provider(mplan: dict, report: ApplyReport):
     _apply(model, "model", mplan, report)
     return model
 
-# %% ../nbs/21a_megatron.ipynb #d5f810fe
+# %% ../nbs/21a_megatron.ipynb #c426b852
 def _bridge_sections(plan: dict) -> dict:
     "The empty section objects of a `ConfigContainer` (Megatron-Bridge is imported here, only)."
     try:
         from megatron.bridge.training.config import (TrainingConfig, OptimizerConfig, SchedulerConfig,
-            GPTDatasetConfig, CheckpointConfig, LoggerConfig, RNGConfig, DistributedDataParallelConfig)
+            GPTDatasetConfig, MockGPTDatasetConfig, CheckpointConfig, LoggerConfig, RNGConfig,
+            DistributedDataParallelConfig)
         from megatron.bridge.training.tokenizers.config import TokenizerConfig
     except ImportError as e:
         raise ConfigError(f"backend=megatron needs Megatron-Bridge ({e.msg}): it runs in the NeMo container on GPU "
                           "nodes; submit with --run/--batch PROFILE, see the plan with --dry-run, or train here with "
                           "backend=local") from None
-    d = plan["dataset"]
+    d, data_class = plan["dataset"], MockGPTDatasetConfig if plan.get("mock_data") else GPTDatasetConfig
     return {"train": TrainingConfig(), "optimizer": OptimizerConfig(), "scheduler": SchedulerConfig(),
-            "dataset": GPTDatasetConfig(seq_length=d["sequence_length"], random_seed=d["random_seed"]),
+            "dataset": data_class(seq_length=d["sequence_length"], random_seed=d["random_seed"]),
             "tokenizer": TokenizerConfig(), "checkpoint": CheckpointConfig(), "logger": LoggerConfig(),
             "rng": RNGConfig(), "ddp": DistributedDataParallelConfig()}
 
-# %% ../nbs/21a_megatron.ipynb #33f2b13d
+# %% ../nbs/21a_megatron.ipynb #33ee8e23
 def build_config_container(plan: dict, strict: bool = True):
     "A Megatron-Bridge `ConfigContainer` with every field of `plan` set; returns (container, `ApplyReport`)."
     report, sections = ApplyReport(), _bridge_sections(plan)
     from megatron.bridge.training.config import ConfigContainer  # importable: `_bridge_sections` checked
+    from megatron.bridge.training.comm_overlap import CommOverlapConfig
     model = _model_provider(plan["model"], report)
     for name, obj in sections.items(): _apply(obj, name, plan[name], report)
+    overlap = None
+    if plan["comm_overlap"] is not None:
+        overlap = CommOverlapConfig(tp_comm_overlap=plan["comm_overlap"]["tp_comm_overlap"])
+        _apply(overlap, "comm_overlap", plan["comm_overlap"], report)
     if strict and report.missing:
         raise ConfigError("this Megatron-Bridge cannot express " + ", ".join(report.missing)
                           + " (super3's MTP block needs the Megatron-Bridge of the Nemotron 3 Super container, "
                             "nvcr.io/nvidia/nemo:26.02.nemotron_3_super, or newer)")
-    cc = ConfigContainer(model=model, mixed_precision=plan["mixed_precision"], comm_overlap=plan["comm_overlap"],
-                         **sections)
+    cc = ConfigContainer(model=model, mixed_precision=plan["mixed_precision"], comm_overlap=overlap, **sections)
     return cc, report
 
-# %% ../nbs/21a_megatron.ipynb #440ae0d1
+# %% ../nbs/21a_megatron.ipynb #818168b1
 def save_container_yaml(container, path) -> Path:
     "Write `container` as Megatron-Bridge YAML to `path`, atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda tmp: container.to_yaml(str(tmp)))
 
-# %% ../nbs/21a_megatron.ipynb #e4bd2a18
+# %% ../nbs/21a_megatron.ipynb #66120a73
 def run_megatron(cfg: PretrainConfig, blend_path, *, run_name: Optional[str] = None, strict: bool = True,
                  dry_run: bool = False):
     "Translate `cfg`, save the YAML next to the run, and call Megatron-Bridge's `pretrain()` (unless `dry_run`)."
     plan = megatron_plan(cfg, blend_path, run_name=run_name)
-    container, report = build_config_container(plan, strict=strict)
+    fallbacks = library_fallbacks(plan)
+    container, report = build_config_container(plan, strict=strict)  # says first when there is no Megatron-Bridge
+    for line in fallbacks: print(f"megatron backend: {line}")
     out = save_container_yaml(container, Path(cfg.checkpoint.save or ".") / "megatron_bridge_config.yaml")
     print(f"megatron backend: {len(report.set)} fields set, config saved to {out}")
     if report.missing: print("megatron backend: NOT expressible in this Megatron-Bridge: " + ", ".join(report.missing))
@@ -242,4 +335,35 @@ EXPECTED_NANO3_PROVIDER_DIFFERENCES = {  # field: (our nano3 plan, Megatron-Brid
     "seq_length": (8192, 262144), "init_method_std": (0.0173, 0.02), "tensor_model_parallel_size": (4, 1),
     "expert_model_parallel_size": (8, 1), "sequence_parallel": (True, False),
     "moe_shared_expert_overlap": (False, True), "vocab_size": (131072, None), "expert_tensor_parallel_size": (1, None),
+}
+
+# %% ../nbs/21a_megatron.ipynb #689b5513
+RECIPE_DIFFERENCES = {  # "section.field": (ours, the recipe's, why), for the default configs (tests/test_megatron.py)
+    "nano3": {  # against Megatron-Bridge 0.3.1's nemotron_3_nano_pretrain_config(): the container and each line
+        "train.eval_interval": (1000, 500, "our nano3 config; the recipe inherits _pretrain_common's 500"),
+        "checkpoint.save_interval": (20, 200, "the original's config/default.yaml sets 20"),
+        "optimizer.min_lr": (1.6e-05, 3e-05, "the recipe writes scheduler.min_lr, no field: 1.6e-5 never applies"),
+        "scheduler.min_lr": ("<no such field>", 1.6e-05, "that line of the recipe"),
+        "scheduler.lr_warmup_iters": (333, 500,
+                                      "the recipe writes scheduler.warmup_iters, no field: 333 never applies"),
+        "scheduler.warmup_iters": ("<no such field>", 333, "that line of the recipe"),
+        "scheduler.start_weight_decay": (0.1, 0.033, "the weight decay Megatron's scheduler applies: the recipe's 0.1 "
+                                         "becomes 0.033"),
+        "scheduler.end_weight_decay": (0.1, 0.033, "the same"),
+        "scheduler.lr_decay_iters": (39735, None, "None means train_iters: the same schedule, written out"),
+        "scheduler.lr_wsd_decay_style": ("linear", "exponential", "no effect with the cosine schedule"),
+        "model.vocab_size": (131072, None, "ours; the recipe takes the tokenizer's, 131072 for the Nemotron tokenizer"),
+        "dataset.split": (None, "9999,8,2", "blend_per_split excludes a split"),
+        "dataset.blend_per_split": ("<run>", None, "our blend.json (the recipe has no data until given some)"),
+        "dataset.path_to_cache": ("<run>", None, "the index cache in the run folder"),
+        "checkpoint.save": ("<run>", "<run>", "checkpoint.save"),
+        "checkpoint.load": ("<run>", "<run>", "checkpoint.load, else checkpoint.save"),
+        "logger.tensorboard_dir": ("<run>", "<run>", "tb_logs in the run folder"),
+    },
+    "super3": {  # phase1 against the lines of Megatron-Bridge 0.4.0's nemotron_3_super_pretrain_config()
+        "train.train_iters": (993404, 39735, "the original's phase1.yaml: the schedule of all 25T tokens"),
+        "scheduler.lr_warmup_iters": (7949, 333, "the original's phase1.yaml"),
+        "mixed_precision": ("bf16_mixed", "nemotron_3_super_bf16_with_nvfp4_mixed",
+                            "train.precision has no NVFP4 choice (it needs Blackwell GPUs and the Super container)"),
+    },
 }

@@ -16,7 +16,7 @@ from .pattern import flops_per_token, param_counts
 from .model import build_model
 from .hf import save_hf_checkpoint
 from .schedule import schedule_from_config
-from .loader import build_datasets, sample_counts, micro_batches
+from .loader import build_datasets, mock_datasets, sample_counts, micro_batches
 from .step import make_optimizer, first_nonfinite, StepStats, train_step, evaluate
 from .checkpoint import (TrainingError, Start, plan_start, save_checkpoint, load_checkpoint,
                                    set_rng_state, newest_checkpoint)
@@ -87,8 +87,9 @@ def _datasets(cfg: PretrainConfig, blend_path, run_dir: Path, vocab_size, eod: i
     t = cfg.train
     has_valid = t.eval_iters > 0 and t.eval_interval > 0
     counts = sample_counts(t.train_iters, t.global_batch_size, t.eval_iters, has_valid)
-    data = build_datasets(blend_path, t.seq_length, counts, seed=t.seed, vocab_size=vocab_size or cfg.model.vocab_size,
-                          eod=eod, cache_dir=run_dir / "data_cache")
+    vocab, cache = vocab_size or cfg.model.vocab_size, run_dir / "data_cache"
+    if cfg.data.mock: return mock_datasets(t.seq_length, counts, t.seed, vocab, cache), has_valid
+    data = build_datasets(blend_path, t.seq_length, counts, seed=t.seed, vocab_size=vocab, eod=eod, cache_dir=cache)
     if data["valid"] is None and has_valid:
         say(f"[yellow]no valid split in {blend_path}: no evaluation[/]"); has_valid = False
     return data, has_valid
@@ -231,7 +232,8 @@ def save_if_due(self: _Loop):
     c, t, it = self.cfg.checkpoint, self.cfg.train, self.iteration
     if (c.save_interval and it % c.save_interval == 0) or it == t.train_iters:
         progress = {"consumed_samples": it * t.global_batch_size, "run": self.record}
-        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, c.keep_last,
+        keep = 2 if c.keep_last is None else c.keep_last  # the local default; Megatron's recipe keeps all
+        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
                                          to_yaml(self.cfg))
 
 # %% ../nbs/22_train.ipynb #d5a63fa2
@@ -283,6 +285,7 @@ def export_hf_checkpoint(model, out_dir, blend_path=None, say=print) -> Optional
 # %% ../nbs/22_train.ipynb #ba2f6106
 def resolve_blend(cfg: PretrainConfig):
     "(blend.json path, data artifact or None) of a config: `data.blend_path`, else the `run.data` artifact."
+    if cfg.data.mock: return None, None  # synthetic samples: no data
     if cfg.data.blend_path:
         p = Path(cfg.data.blend_path)
         p = p / "blend.json" if p.is_dir() else p
@@ -322,7 +325,7 @@ def _register_model(cfg, res: TrainResult, model_name: str, data_art, say):
 # %% ../nbs/22_train.ipynb #f133670e
 def _eod(blend_path) -> int:
     "The end-of-document id recorded by data prep (default 2, the shipped tokenizer's `</s>`)."
-    eos = (data_tokenizer(blend_path) or {}).get("eos_id")
+    eos = ((data_tokenizer(blend_path) if blend_path else None) or {}).get("eos_id")
     try: return 2 if eos is None else int(eos)
     except (ValueError, TypeError): return 2
 
@@ -338,16 +341,25 @@ def _say_done(res: TrainResult, blend_path, data_art, art, say):
     v = res.valid_losses
     losses = f" · valid LM loss {v[0][1]:.4f} → {v[-1][1]:.4f}" if len(v) > 1 else ""
     say(f"\n[bold green]done[/]: {res.iteration} iterations{losses}")
-    say(f"  data            {blend_path}" + (f" (artifact {data_art.ref})" if data_art else ""))
+    data = blend_path or "synthetic tokens (data.mock=true)"
+    say(f"  data            {data}" + (f" (artifact {data_art.ref})" if data_art else ""))
     say(f"  run folder      {res.run_dir}\n  metrics         {res.metrics}\n  last checkpoint {res.checkpoint}")
     if res.hf_dir: say(f"  Hugging Face    {res.hf_dir}")
     if art is not None: say(f"  model artifact  {art.ref}")
+
+# %% ../nbs/22_train.ipynb #91604b17
+def _mock_note(cfg: PretrainConfig) -> str:
+    "The line a `data.mock=true` run starts with."
+    unread = [f"{k}={v}" for k, v in (("data.blend_path", cfg.data.blend_path), ("run.data", cfg.run.data)) if v]
+    return ("data.mock=true: training on synthetic tokens (megatron-core's MockGPTDataset), no data prep"
+            + (f"; {' and '.join(unread)} not read" if unread else ""))
 
 # %% ../nbs/22_train.ipynb #f69f0642
 def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "default") -> int:
     "The `nemotron <model> pretrain` entry point: the local trainer or the Megatron-Bridge backend."
     blend_path, data_art = resolve_blend(cfg)
     run_name = f"{model}-pretrain-{config_name}"
+    if cfg.data.mock: print(_mock_note(cfg))
     if cfg.backend == "megatron":
         run_megatron(cfg, blend_path, run_name=run_name); return 0
     console = _console(); say = console.print
@@ -359,7 +371,7 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
         if wb is not None: wb.finish(exit_code=2 if isinstance(e, ConfigError) else 1)
         if isinstance(e, ConfigError) or (isinstance(e, OSError) and e.errno != errno.ENOSPC): raise
         print(f"error: {_failure_line(e, run_dir)}", file=sys.stderr); return 1
-    art = _register_model(cfg, res, model, data_art, say)
+    art = None if cfg.data.mock else _register_model(cfg, res, model, data_art, say)  # no mock model
     if wb is not None: wb.finish()
     _say_done(res, blend_path, data_art, art, say)
     return 0

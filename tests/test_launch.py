@@ -75,7 +75,9 @@ def test_dry_run_super3_four_nodes_pins_the_sbatch_script(tmp_path):
     assert "head_node_ip=$(srun --nodes=1 --ntasks=1 -w \"$head_node\" hostname --ip-address)" in sb
     assert "export WANDB_PROJECT=nemotron\n" in sb
     task = r.stdout.split("# task script of super3-pretrain-phase1\n", 1)[1].split("\n# ", 1)[0]
-    assert task == "cd /lustre/users/me/nemotron\nexec nemotron super3 pretrain -c phase1"
+    from nemotron_nb.ship import setup_lines, check_line, package_dir, source_hash, pinned_dependencies
+    assert task == "\n".join([*setup_lines(), check_line(source_hash(package_dir()), pinned_dependencies()),  # the shipped code
+                              "cd /lustre/users/me/nemotron", "exec nemotron super3 pretrain -c phase1"])
     assert "nothing written, nothing submitted" in r.stdout
     assert _files(tmp_path) == ["env.toml"]
 
@@ -125,6 +127,103 @@ def test_launch_does_not_import_nemo_run():
     out = subprocess.run([sys.executable, "-c", "import nemotron_nb, nemotron_nb.launch, sys; print('nemo_run' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+# ---------------------------------------------------------------------------------------------- the code a job carries
+
+SHIPPING = """
+[cluster]
+executor = "slurm"
+account = "acct"
+tunnel = "local"
+container_image = "nvcr.io/nvidia/nemo:25.11"
+startup_commands = ["source /opt/env.sh"]
+
+[image-has-it]
+extends = "cluster"
+ship_code = false
+
+[original-none]
+extends = "cluster"
+packager = "none"
+
+[offline]
+extends = "cluster"
+ship_wheels = true
+"""
+
+def test_dry_run_shows_the_shipped_code_and_the_exact_setup_lines(tmp_path):
+    "Each job but a local one ships the running nemotron_nb: the dry run says what (version, files, hash) and the task"
+    "script holds the setup lines; `ship_code = false` and the original's `packager = \"none\"` ship nothing."
+    import nemotron_nb
+    from nemotron_nb.ship import package_dir, source_hash, shipped_files, setup_lines
+    _write_env(tmp_path, SHIPPING)
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "cluster", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    h = source_hash(package_dir())
+    assert (f"# code shipped with each job: nemotron_nb {nemotron_nb.__version__} from {package_dir()}, "
+            f"{len(shipped_files(package_dir()))} files, source sha256 {h}\n") in r.stdout
+    script = r.stdout.split("# task script of nano3-pretrain-tiny\n")[1].split("\n# ")[0].splitlines()
+    assert script[:4] == [*setup_lines(), "source /opt/env.sh"]
+    assert script[4].startswith(f'python3 -m nemotron_nb.ship "$NEMOTRON_CODE" --expect {h} --require yaml=pyyaml==')
+    assert script[5:] == ["exec nemotron nano3 pretrain -c tiny"]
+    r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", "offline", "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "(with wheels of the dependencies the job installs when its Python lacks them" in r.stdout
+    assert re.search(r'^python3 -m nemotron_nb.ship "\$NEMOTRON_CODE" .* --wheels "\$NEMOTRON_CODE/wheels"$', r.stdout, re.M)
+    for profile in ("image-has-it", "original-none"):
+        r = nemotron("nano3", "pretrain", "-c", "tiny", "--run", profile, "--dry-run", cwd=tmp_path, env=_env(tmp_path))
+        assert r.returncode == 0, r.stderr
+        assert "# code: nothing shipped (the image's nemotron_nb)\n" in r.stdout and "NEMOTRON_CODE" not in r.stdout
+    assert _files(tmp_path) == ["env.toml"]
+
+# ---------------------------------------------------------------------------------------------- the original's env.toml
+
+ORIGINAL_ENV = sorted((ROOT / "tests" / "fixtures" / "original_env").glob("*.toml"))
+
+@pytest.mark.parametrize("path", ORIGINAL_ENV, ids=lambda p: p.stem)
+def test_every_env_toml_example_of_the_original_docs_dry_runs(path, tmp_path, monkeypatch, capsys):
+    "Every env.toml example in NVIDIA-NeMo/Nemotron's docs (copied into tests/fixtures/original_env; fragments that are"
+    "not a whole file left out): each profile dry-runs both stages with exit 0, at most note lines on stderr, and no"
+    "secret's value in the output."
+    from nemotron_nb.cli import main
+    from nemotron_nb.launch import read_env_file, check_sections, profiles
+    from nemotron_nb.config import is_secret
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEMOTRON_ENV_FILE", str(path)); monkeypatch.setenv("NEMORUN_HOME", str(tmp_path / "nemorun_home"))
+    monkeypatch.delenv("NVIDIA_API_KEY", raising=False)
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))  # (NeMo-Run's shell commands read stdin; pytest's refuses)
+    env = read_env_file(path)
+    check_sections(env, str(path))
+    secrets = [v for prof in profiles(env).values() for k, v in prof.items() if isinstance(v, str) and is_secret(k, v)]
+    for name in profiles(env):
+        for stage in (["pretrain"], ["data", "prep", "pretrain"]):
+            rc = main(["nano3", *stage, "-c", "tiny", "--run", name, "--dry-run"])
+            out, err = capsys.readouterr()
+            assert rc == 0, f"[{name}] {' '.join(stage)}: {err}"
+            assert all(line.startswith("note: ") for line in err.splitlines()), err
+            assert "# dry run: nothing written, nothing submitted" in out
+            assert not [v for v in secrets if v in out + err], f"[{name}]: a secret's value printed"
+    assert [p.name for p in tmp_path.iterdir() if p.name != "nemorun_home"] == []
+
+def test_the_original_keys_are_read_as_ours(tmp_path, monkeypatch, capsys):
+    "app_id/app_secret, nprocs_per_node, container, [artifacts] backend: what the dry run shows; ignored keys: one note."
+    from nemotron_nb.cli import main
+    path = ROOT / "tests" / "fixtures" / "original_env" / "nemo_runspec__nemo-run-17.toml"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    monkeypatch.setenv("NEMOTRON_ENV_FILE", str(path)); monkeypatch.setenv("NEMORUN_HOME", str(tmp_path / "nemorun_home"))
+    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "dgxcloud", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert "client_id: MY-APP-ID\n" in out and "client_secret: '******'\n" in out and "MY-APP-SECRET" not in out + err
+    assert "nprocs_per_node: 8\n" in out and "container_image: nvcr.io/nvidia/nemo:latest\n" in out
+    assert err == (f"note: {path} [dgxcloud]: executor 'dgxcloud' needs 'kube_apiserver_url' to submit; "
+                   "the dry run shows <placeholders>\n")
+    assert "NEMOTRON_ARTIFACTS_WANDB: '0'\n" in out  # [artifacts] backend = "file": the local registry alone
+    path = ROOT / "tests" / "fixtures" / "original_env" / "nemo_runspec__nemo-run-10.toml"
+    monkeypatch.setenv("NEMOTRON_ENV_FILE", str(path))
+    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "YOUR-CLUSTER", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert (f"note: {path} [YOUR-CLUSTER]: build_partition, build_time, build_cache_dir: no meaning here, ignored "
+            "(Stage 0 builds no container)\n") in err
 
 # ---------------------------------------------------------------------------------------------- secrets on the command line
 
@@ -336,7 +435,7 @@ def test_run_streams_the_log_and_exits_with_the_job_status(tmp_path, slurm):
     assert [l.split(":")[-1] for l in r.stdout.splitlines() if re.search(r":step \d$", l)] == ["step 1", "step 2", "step 3"]
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
     d, job = _job_yaml(tmp_path)
-    assert sorted(p.name for p in d.iterdir()) == ["command.sh", "job.yaml", "train.yaml"]
+    assert sorted(p.name for p in d.iterdir()) == ["code", "command.sh", "job.yaml", "train.yaml"]
     assert (d / "command.sh").read_text() == "nemotron nano3 pretrain -c tiny --run local-slurm train.train_iters=5\n"
     assert "  train_iters: 5\n" in (d / "train.yaml").read_text()
     assert job["tasks"][0]["command"] == "nemotron nano3 pretrain -c tiny train.train_iters=5"
@@ -387,7 +486,7 @@ def test_phases_submit_a_chain_with_afterok(tmp_path, slurm):
     assert lines == [f"nano3 pretrain -c {tmp_path}/p1.yaml",
                      f"nano3 pretrain -c {tmp_path}/p2.yaml checkpoint.load=output/checkpoints/p1"]
     d, job = _job_yaml(tmp_path)
-    assert sorted(p.name for p in d.iterdir()) == ["command.sh", "job.yaml", "train-p1.yaml", "train-p2.yaml"]
+    assert sorted(p.name for p in d.iterdir()) == ["code", "command.sh", "job.yaml", "train-p1.yaml", "train-p2.yaml"]
 
 def test_secrets_only_in_the_0600_file(tmp_path, slurm):
     "A fake WANDB_API_KEY reaches the job, and appears in no output or file but the 0600 env file."
@@ -585,3 +684,110 @@ def test_pretrain_through_slurm_cancelled_and_resubmitted_resumes_and_equals_the
     assert re.search(rf"resumed from \S*{done[-1]} at iteration {int(done[-1][5:])}", r.stdout), r.stdout[-3000:]
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout and "done: 8 iterations" in r.stdout
     assert _losses(run_dir) == reference
+
+# ---------------------------------------------------------------------------------------------- a job where nemotron_nb is not installed
+
+def _container_standin(d: Path, without: tuple = ()) -> Path:
+    "A stand-in for a container's Python: a venv of the base interpreter whose site-packages names this venv's"
+    "site-packages as a plain path (torch, megatron-core, yaml, ... importable) in a .pth file. Python runs no .pth"
+    "file of a folder added that way, so the editable install of nemotron_nb (a .pth import hook) is not there."
+    "`without`: distributions it lacks (then the path is a folder of links to every other entry of site-packages)."
+    subprocess.run([os.path.join(sys.base_prefix, "bin", "python3"), "-m", "venv", "--without-pip", str(d)], check=True)
+    site = next((d / "lib").glob("python3*/site-packages"))
+    ours = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir() and not p.startswith(sys.base_prefix)]
+    if without:
+        (d / "packages").mkdir()
+        for e in (e for p in ours for e in Path(p).iterdir()):
+            if not any(e.name == w or e.name.lower().startswith(f"{w}-") for w in without):
+                if not (d / "packages" / e.name).exists(): (d / "packages" / e.name).symlink_to(e)
+        ours = [str(d / "packages")]
+    (site / "container_packages.pth").write_text("\n".join(ours) + "\n")
+    r = subprocess.run([str(d / "bin" / "python3"), "-c", "import torch, yaml, rich, fastcore, megatron.core\nimport nemotron_nb"],
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=d)
+    assert r.stderr.strip().endswith("ModuleNotFoundError: No module named 'nemotron_nb'"), r.stderr
+    return d / "bin"
+
+NO_OWN_COPY = "container: no nemotron_nb of its own"
+
+def test_jobs_where_nemotron_nb_is_not_installed_run_the_shipped_code_and_its_edits(tmp_path, slurm):
+    "A profile whose job Python has the dependencies but not nemotron_nb (a container stand-in first on PATH through"
+    "`startup_commands`, the container's own PYTHONPATH): the tiny data prep and 5 iterations of the tiny pretraining"
+    "succeed on the shipped code, whose hash the job log names; then with an edit in a copy of the package, the job runs"
+    "the edit."
+    pytest.importorskip("nemotron_nb.train", reason="nemotron_nb.train is not on this branch yet")
+    from nemotron_nb.ship import package_dir, source_hash, JOB_DEPENDENCIES
+    standin = _container_standin(tmp_path / "container")
+    work = tmp_path / "work"; work.mkdir()
+    _write_env(work, f"""
+[container]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:15:00"
+tunnel = "local"
+env_vars = {{ PYTHONPATH = "/opt/container/python" }}
+startup_commands = ["export PATH={standin}:$PATH",
+                    "python3 -I -c 'import nemotron_nb' 2>/dev/null || echo '{NO_OWN_COPY}'"]
+""")
+    env = _env(tmp_path, NEMOTRON_ENV_FILE=str(work / "env.toml"))
+    tree = source_hash(package_dir())
+
+    def shipped(r, h):
+        "The submission and the job name the same hash; the job imported the shipped copy, not one of its own."
+        assert f"source sha256 {h}, shipped from " in r.stdout, r.stdout[-3000:]  # the submitting side
+        assert re.search(rf"nemotron_nb \S+ from \S+/code/nemotron_nb\n", r.stdout), r.stdout[-3000:]  # the job's first lines
+        assert f"nemotron_nb source sha256 {h}\n" in r.stdout and NO_OWN_COPY in r.stdout
+        assert f"dependencies: all {len(JOB_DEPENDENCIES)} importable" in r.stdout  # nothing installed: all there
+
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "container", cwd=work, env=env)
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    assert "1,170,283 tokens" in r.stdout
+    shipped(r, tree)
+    train = ["train.train_iters=5", "train.seq_length=64", "train.eval_interval=5", "train.eval_iters=1",
+             "scheduler.lr_warmup_iters=2", "checkpoint.save_interval=5", "logger.log_interval=1", "checkpoint.export_hf=false",
+             "checkpoint.save=output/checkpoints/container"]
+    r = nemotron("nano3", "pretrain", "-c", "tiny", *train, "--run", "container", cwd=work, env=env)
+    assert r.returncode == 0 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    assert "done: 5 iterations" in r.stdout and (work / "output/checkpoints/container/iter_0000005").is_dir()
+    shipped(r, tree)
+    # an uncommitted edit: the submitting code is a copy of the package with one more line; the job runs that line
+    edited = tmp_path / "edited"
+    shutil.copytree(package_dir(), edited / "nemotron_nb", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(edited / "nemotron_nb" / "__init__.py", "a") as f:
+        f.write("import os as _os\nif _os.environ.get('SLURM_JOB_ID'): print(f\"edited copy in Slurm job {_os.environ['SLURM_JOB_ID']}\")\n")
+    h = source_hash(edited / "nemotron_nb")
+    assert h != tree
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "container", cwd=work,
+                 env={**env, "PYTHONPATH": str(edited)})
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    shipped(r, h)
+    job_id = re.search(r"\[SLURM\] Job (\d+)", r.stdout).group(1)
+    assert f"edited copy in Slurm job {job_id}" in r.stdout
+    d = sorted((work / ".nemotron" / "jobs").iterdir())[-1]
+    assert source_hash(d / "code" / "nemotron_nb") == h  # the provenance keeps what the job ran
+
+def test_a_dependency_the_job_lacks_is_installed_from_the_shipped_wheels_without_network(tmp_path, slurm):
+    "A container stand-in without `mdurl` (which rich needs) and no package index (a dead PIP_INDEX_URL): with"
+    "`ship_wheels = true` the job installs mdurl, and only mdurl, from the wheels shipped with the code, then runs."
+    import importlib.metadata
+    from nemotron_nb.ship import JOB_DEPENDENCIES
+    standin = _container_standin(tmp_path / "container", without=("mdurl",))
+    r = subprocess.run([str(standin / "python3"), "-c", "import mdurl"], capture_output=True, text=True, cwd=tmp_path)
+    assert "No module named 'mdurl'" in r.stderr
+    _write_env(tmp_path, f"""
+[offline]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:15:00"
+tunnel = "local"
+ship_wheels = true
+env_vars = {{ PYTHONPATH = "/opt/container/python", PIP_INDEX_URL = "http://127.0.0.1:9/simple" }}
+startup_commands = ["export PATH={standin}:$PATH"]
+""")
+    r = nemotron("nano3", "data", "prep", "pretrain", "-c", "tiny", "--run", "offline", cwd=tmp_path, env=_env(tmp_path))
+    assert r.returncode == 0 and "nano3-data-prep-tiny: SUCCEEDED" in r.stdout, r.stdout[-3000:] + r.stderr
+    assert re.search(rf"dependencies: installed mdurl=={importlib.metadata.version('mdurl')} into \S+/code/\.deps\n", r.stdout)
+    assert "1,170,283 tokens" in r.stdout
+    d, job = _job_yaml(tmp_path)
+    assert len(list((d / "code" / "wheels").glob("*.whl"))) == len(JOB_DEPENDENCIES) and job["code"]["wheels"] is True
