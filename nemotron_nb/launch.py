@@ -808,7 +808,7 @@ def dry_run(sub: Submission, argv) -> int:
     for t in sub.tasks:
         phase = " of phase " + t.phase if len(sub.tasks) > 1 else ""
         _say(f"# resolved config{phase} (secrets redacted)", to_yaml(t.cfg).rstrip())
-        if t.cfg.backend == "megatron": _say(f"# {memory_check(t.cfg)[1]}")  # the builder's memory check
+        if getattr(t.cfg, "backend", "") == "megatron": _say(f"# {memory_check(t.cfg)[1]}")  # as the builder
     _say(f"# profile [{sub.profile}] from {sub.env_file}",
          yaml.safe_dump(redact(sub.profile_settings), sort_keys=False).rstrip())
     for i in range(len(sub.tasks)): _say(*_task_lines(i, sub))
