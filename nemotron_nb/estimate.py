@@ -273,7 +273,8 @@ def fits(cfg: PretrainConfig, gpus: int | None = None, gpu: str = "H100",
 # %% ../nbs/01a_estimate.ipynb #bf527a44
 def memory_check(cfg: PretrainConfig, gpu: str = "H100", gpus: int | None = None) -> tuple[bool, str]:
     "(fits, one line): the memory check the config builder and `--dry-run` print."
-    ok, est, suggestion = fits(cfg, gpus, gpu)
+    try: ok, est, suggestion = fits(cfg, gpus, gpu)
+    except ConfigError as e: return False, f"memory: not estimated ({e})"  # a layout Megatron would refuse
     cap = f"{usable_gib(gpu, assumptions_for(cfg)):.0f} of {GPU_MEMORY_GIB[gpu]} GiB usable"
     head = f"memory: {est.total / 2**30:.1f} GiB per GPU on {gpus or num_gpus(cfg)} × {gpu}"
     return ok, f"{head} fits ({cap})" if ok else f"{head} does not fit ({cap}); {suggestion}"
