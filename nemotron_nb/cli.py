@@ -8,6 +8,7 @@ import importlib, shlex, sys
 from dataclasses import dataclass, field
 from .config import ConfigError, MODELS, to_yaml, did_you_mean
 from .recipe import available_configs, load_config
+from .estimate import memory_check
 
 # %% auto #0
 __all__ = ['STAGES', 'TOOLS', 'COMMANDS', 'OPTIONS', 'KIND_OPTIONS', 'Stage', 'Tool', 'UsageError', 'Args', 'parse_args',
@@ -305,6 +306,7 @@ def dry_run(model: str, st: Stage, cfg, args: Args) -> int:
     print("# resolved config (secrets redacted)")
     print(to_yaml(cfg).rstrip())
     print(f"# {describe(model, st, cfg, args)}")
+    if st.kind != "data_prep" and cfg.backend == "megatron": print(f"# {memory_check(cfg)[1]}")
     print("# dry run: nothing written, nothing submitted")
     return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 from .config import ConfigError, is_secret, shown, redact, to_yaml, did_you_mean, type_name
 from .blend import atomic_write
 from .recipe import load_config, parse_overrides
+from .estimate import memory_check
 from .ship import (package_dir, shipped_files, source_hash, stage_code, pinned_dependencies, setup_lines,
                               check_line, ship_wheels)
 try: import tomllib  # Python 3.11+
@@ -807,6 +808,7 @@ def dry_run(sub: Submission, argv) -> int:
     for t in sub.tasks:
         phase = " of phase " + t.phase if len(sub.tasks) > 1 else ""
         _say(f"# resolved config{phase} (secrets redacted)", to_yaml(t.cfg).rstrip())
+        if getattr(t.cfg, "backend", "") == "megatron": _say(f"# {memory_check(t.cfg)[1]}")  # as the builder
     _say(f"# profile [{sub.profile}] from {sub.env_file}",
          yaml.safe_dump(redact(sub.profile_settings), sort_keys=False).rstrip())
     for i in range(len(sub.tasks)): _say(*_task_lines(i, sub))

@@ -97,11 +97,13 @@ def panel_rows(cfg, gpu: str = "H100") -> list[tuple[str, str]]:
     "The panel's (label, value) rows: parameters, FLOPs/token, tokens/step, memory per GPU, time and MFU."
     s = summarize(cfg, gpu)
     mtp = s["total_params_with_mtp"] - s["total_params"]
+    check = s["memory_check"] if s["memory_fits"] else f"<span style='color:#c62828'>{s['memory_check']}</span>"
     return [("parameters", f"{s['total_params']:,} total" + (f" (+{mtp:,} MTP)" if mtp else "")),
             ("active parameters", f"{s['active_params']:,}"),
             ("FLOPs per token", _si(s["flops_per_token"], "FLOP") + " (Megatron's formula)"),
             ("tokens per step", f"{s['tokens_per_step']:,}"),
             ("memory per GPU", f"{s['memory_per_gpu_gib']:.1f} GiB on {s['num_gpus']} GPU(s), estimated"),
+            ("assumed", s["memory_assumptions"]), ("fits", check),  # the memory check, in red when it does not fit
             (f"time on {s['num_gpus']} × {gpu}",
              f"{s['step_seconds']:.3g} s/step, {s['total_hours']:.3g} h in all at MFU {s['mfu']:.0%}"),
             ("throughput", f"{s['tokens_per_second_per_gpu']:,.0f} tokens/s/GPU")]
