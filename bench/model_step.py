@@ -2,7 +2,9 @@
 
 Same tiny nano3- and super3-shaped configs (the `nano3-tiny` / `super3-tiny` presets, main stack; the MTP block has no
 Hugging Face counterpart and is timed separately), same weights (`nemotron_nb.hf.to_hf`), same batch. Hugging Face is
-timed with each of its experts implementations (`grouped_mm`, `eager`) and compared against its fastest. Each variant
+timed with each of its experts implementations (`grouped_mm`, `eager`), each also with its decoder layers compiled
+(`torch.compile` per layer, where that compiles), and compared against its fastest. Ours is timed eager and compiled
+(`compile_layers`: each layer compiled, plus the chunked fused head + loss `loss_chunk=1024`). Each variant
 step is timed interleaved with the others (best of N, robust to a busy machine). Memory: the peak of the CPU
 allocator's live bytes during one step beyond the weights (from the torch profiler's memory events), and the part of it
 that autograd saves for the backward pass.
@@ -23,11 +25,17 @@ def build(config, variant, threads):
     if variant != "ours+mtp":  # compare the main stack only: transformers has no MTP
         cfg = model_preset(config, hybrid_layer_pattern=parse_pattern(cfg.hybrid_layer_pattern).main)
     torch.manual_seed(0)
-    model = build_model(cfg).train()
+    compiled = variant.endswith(":compiled")
+    model = build_model(cfg, loss_chunk=1024 if compiled and not variant.startswith("hf") else 0).train()
     if variant.startswith("hf"):
         from nemotron_nb.hf import to_hf
         model = to_hf(model).train()
         model.set_experts_implementation(variant.split(":")[1])
+        if compiled:
+            for layer in model.model.layers: layer.compile()
+    elif compiled:
+        from nemotron_nb.model import compile_layers
+        compile_layers(model)
     return model, cfg
 
 def make_step(model, cfg, batch, seq):
@@ -100,11 +108,18 @@ def main():
           f"interleaved steps; peak: allocator high-water mark of a step; activations: saved for backward")
     summary = []
     for config in ("nano3-tiny", "super3-tiny"):
-        variants = ["ours", "hf:grouped_mm", "hf:eager"] + (["ours+mtp"] if config == "super3-tiny" else [])
+        variants = ["ours", "ours:compiled", "hf:grouped_mm", "hf:eager", "hf:grouped_mm:compiled", "hf:eager:compiled"]
+        variants += ["ours+mtp"] if config == "super3-tiny" else []
         steps, mem, act = {}, {}, {}
-        for v in variants:
+        for v in list(variants):
             model, cfg = build(config, v, args.threads)
-            act[v] = saved_activation_mib(model, cfg, args.batch, args.seq)
+            try:
+                t = time.perf_counter()
+                act[v] = saved_activation_mib(model, cfg, args.batch, args.seq)  # (compiles a compiled variant)
+                if v.endswith(":compiled"): print(f"{config:12s} {v:22s} compiled in {time.perf_counter() - t:.0f} s")
+            except Exception as e:
+                print(f"{config:12s} {v:22s} does not compile: {type(e).__name__}: {str(e).splitlines()[0][:150]}")
+                variants.remove(v); continue
             steps[v] = make_step(model, cfg, args.batch, args.seq)
             steps[v]()  # warm-up
             mem[v] = peak_step_mib(steps[v])
@@ -114,11 +129,12 @@ def main():
                 t = time.perf_counter(); steps[v](); times[v].append(time.perf_counter() - t)
         best = {v: min(ts) for v, ts in times.items()}
         for v in variants:
-            print(f"{config:12s} {v:14s} {best[v] * 1e3:8.1f} ms/step  {args.batch * args.seq / best[v]:8.0f} tok/s"
+            print(f"{config:12s} {v:22s} {best[v] * 1e3:8.1f} ms/step  {args.batch * args.seq / best[v]:8.0f} tok/s"
                   f"  peak {mem[v]:6.1f} MiB  (activations {act[v]:6.1f} MiB)")
-        hf = min(("hf:grouped_mm", "hf:eager"), key=best.get)
-        summary.append(f"{config}: ours {best[hf] / best['ours']:.2f}x the tokens/s of NemotronHForCausalLM ({hf}, its "
-                       f"fastest here); peak memory ours/HF {mem['ours'] / mem[hf]:.2f}")
+        hf = min((v for v in variants if v.startswith("hf")), key=best.get)
+        summary.append(f"{config}: ours {best[hf] / best['ours']:.2f}x, ours compiled {best[hf] / best['ours:compiled']:.2f}x"
+                       f" the tokens/s of NemotronHForCausalLM ({hf}, its fastest here); peak memory ours/HF "
+                       f"{mem['ours'] / mem[hf]:.2f}, compiled {mem['ours:compiled'] / mem[hf]:.2f}")
     breakdown("nano3-tiny", args.batch, args.seq)
     breakdown("super3-tiny", args.batch, args.seq)
     print("\n" + "\n".join(summary))

@@ -4,12 +4,13 @@
 
 # %% ../nbs/05_model.ipynb #ca28f56a
 from __future__ import annotations
-import math
+import contextlib, math
 from dataclasses import dataclass, field
 from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from .config import ModelConfig
 from .pattern import parse_pattern, padded_vocab_size
 from .mamba import RMSNorm, Mamba2Mixer
@@ -17,8 +18,9 @@ from .attention import Attention
 from .moe import MLP, MoE, Experts, TopKRouter
 
 # %% auto #0
-__all__ = ['OUTPUT_PROJECTIONS', 'Block', 'run_layers', 'shift_left', 'MTPBlock', 'masked_ce', 'ModelOutput', 'NemotronModel',
-           'init_weights', 'build_model', 'num_params']
+__all__ = ['OUTPUT_PROJECTIONS', 'Block', 'keep_buffers', 'checkpoint_layer', 'run_layers', 'shift_left', 'MTPBlock', 'masked_ce',
+           'ChunkedLinearCE', 'linear_ce', 'ModelOutput', 'NemotronModel', 'init_weights', 'build_model', 'num_params',
+           'compile_layers']
 
 # %% ../nbs/05_model.ipynb #827dc755
 def _mixer(cfg: ModelConfig, symbol: str) -> nn.Module:
@@ -38,12 +40,26 @@ class Block(nn.Module):
 
     def forward(self, x): return x + self.mixer(self.norm(x))
 
+# %% ../nbs/05_model.ipynb #36ded84b
+@contextlib.contextmanager
+def keep_buffers(module: nn.Module):
+    "Put `module`'s buffers (the routers' token counts) back as they were on entry when the block exits."
+    saved = [(b, b.clone()) for b in module.buffers()]
+    try: yield
+    finally:
+        with torch.no_grad():
+            for b, s in saved: b.copy_(s)
+
+def checkpoint_layer(layer: nn.Module, x):
+    "`layer(x)`, its activations recomputed in the backward pass instead of saved."
+    return checkpoint(layer, x, use_reentrant=False, context_fn=lambda: (contextlib.nullcontext(), keep_buffers(layer)))
+
 # %% ../nbs/05_model.ipynb #7d61672a
-def run_layers(layers, x):
-    "Run `layers` in order; returns the output and the sum of their MoE aux losses."
+def run_layers(layers, x, checkpoint: bool = False):
+    "Run `layers` in order (each checkpointed if `checkpoint`); returns the output and the sum of their MoE aux losses."
     aux = x.new_zeros((), dtype=torch.float32)
     for layer in layers:
-        x = layer(x)
+        x = checkpoint_layer(layer, x) if checkpoint else layer(x)
         if isinstance(layer.mixer, MoE): aux = aux + layer.mixer.aux_loss
     return x, aux
 
@@ -63,10 +79,10 @@ class MTPBlock(nn.Module):
         self.layers = nn.ModuleList(Block(cfg, s) for s in pattern)
         self.final_layernorm = RMSNorm(h, cfg.layernorm_epsilon)
 
-    def forward(self, hidden, emb):
+    def forward(self, hidden, emb, checkpoint: bool = False):
         "hidden: h^{k-1} (b, L, h), emb: Emb(t_{i+k}) (b, L, h) -> h^k (b, L, h) and the block's aux loss."
         u = self.eh_proj(torch.cat([self.enorm(emb), self.hnorm(hidden)], -1))  # u^k (b, L, h)
-        u, aux = run_layers(self.layers, u)                                   # (b, L, h), ()
+        u, aux = run_layers(self.layers, u, checkpoint)                       # (b, L, h), ()
         return self.final_layernorm(u), aux
 
 # %% ../nbs/05_model.ipynb #dc7022e0
@@ -76,11 +92,45 @@ def masked_ce(logits, labels, mask):
     mask = mask.flatten().float()
     return (ce * mask).sum() / mask.sum().clamp(min=1)
 
+# %% ../nbs/05_model.ipynb #556af62d
+class ChunkedLinearCE(torch.autograd.Function):
+    "Σ_i w_i · CE(h_i Wᵀ, y_i) over chunks of tokens, with its gradients formed chunk by chunk during the forward."
+    @staticmethod
+    def forward(ctx, h, weight, labels, tok_w, chunk: int):
+        "h (n, d), weight (V, d), labels (n,), tok_w (n,) -> loss (); logits (chunk, V) at a time."
+        need = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        loss = torch.zeros((), dtype=torch.float32, device=h.device)
+        dh, dW = (torch.empty_like(h), torch.zeros_like(weight, dtype=torch.float32)) if need else (None, None)
+        for s in range(0, h.shape[0], chunk):
+            hc, yc, wc = h[s:s + chunk], labels[s:s + chunk, None], tok_w[s:s + chunk, None]
+            logits = F.linear(hc, weight).float()                             # (c, V)
+            lse = logits.logsumexp(-1, keepdim=True)                          # (c, 1)
+            loss += ((lse - logits.gather(1, yc)) * wc).sum()
+            if not need: continue
+            g = logits.sub_(lse).exp_().scatter_add_(1, yc, -torch.ones_like(wc)).mul_(wc)  # (softmax - onehot)·w
+            g = g.to(weight.dtype)
+            dh[s:s + chunk] = g @ weight
+            dW += (g.T @ hc).float()
+        ctx.save_for_backward(dh, dW); ctx.weight_dtype = weight.dtype
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        dh, dW = ctx.saved_tensors
+        return (dh * grad).to(dh.dtype), (dW * grad).to(ctx.weight_dtype), None, None, None
+
+# %% ../nbs/05_model.ipynb #bed92634
+def linear_ce(hidden, weight, labels, mask, chunk: int = 1024):
+    "`masked_ce` of the logits `hidden` (b, L, h) @ `weight`ᵀ (V, h), never more than `chunk` rows of them at once."
+    mask = mask.flatten().float()
+    tok_w = mask * (labels.flatten() != -100) / mask.sum().clamp(min=1)     # (n,)
+    return ChunkedLinearCE.apply(hidden.flatten(0, -2), weight, labels.flatten().clamp(min=0), tok_w, chunk)
+
 # %% ../nbs/05_model.ipynb #26fd2dfe
 @dataclass
 class ModelOutput:
     "What `NemotronModel.forward` returns."
-    logits: torch.Tensor  # (b, L, V) of the main head
+    logits: torch.Tensor | None  # (b, L, V) of the main head; None with labels when `loss_chunk` > 0
     loss: torch.Tensor | None = None  # lm_loss + mtp_loss + aux_loss; None without labels
     lm_loss: torch.Tensor | None = None
     mtp_loss: torch.Tensor | None = None  # λ/D · Σ_k L_k (0 without MTP)
@@ -90,8 +140,9 @@ class ModelOutput:
 # %% ../nbs/05_model.ipynb #3bf332d4
 class NemotronModel(nn.Module):
     "The Nemotron 3 hybrid Mamba-2 / attention / MoE language model with optional MTP."
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, checkpoint_layers: bool = False, loss_chunk: int = 0):
         super().__init__()
+        self.checkpoint_layers, self.loss_chunk = checkpoint_layers, loss_chunk  # see `run_layers`, `linear_ce`
         self.cfg, p = cfg, parse_pattern(cfg.hybrid_layer_pattern)
         h, V = cfg.hidden_size, padded_vocab_size(cfg)
         self.embeddings = nn.Embedding(V, h)
@@ -105,19 +156,24 @@ class NemotronModel(nn.Module):
 
 # %% ../nbs/05_model.ipynb #32653e8b
 @patch
+def head_loss(self: NemotronModel, hidden, labels, mask, logits=None):
+    "The LM head's `masked_ce` of `hidden` (b, L, h), by `linear_ce` in chunks of `loss_chunk` tokens if > 0."
+    if self.loss_chunk > 0: return linear_ce(hidden, self.lm_head.weight, labels, mask, self.loss_chunk)
+    return masked_ce(self.lm_head(hidden) if logits is None else logits, labels, mask)
+
+@patch
 def forward(self: NemotronModel, input_ids, labels=None, loss_mask=None) -> ModelOutput:
     "input_ids (b, L) -> `ModelOutput`; losses when `labels` (b, L) are given."
-    x, aux = run_layers(self.layers, self.embeddings(input_ids))            # (b, L, h), aux ()
+    x, aux = run_layers(self.layers, self.embeddings(input_ids), self.checkpoint_layers)  # (b, L, h), aux ()
     hidden = self.norm_f(x)                                                # h⁰ (b, L, h)
-    logits = self.lm_head(hidden)                                          # (b, L, V)
+    logits = None if labels is not None and self.loss_chunk > 0 else self.lm_head(hidden)  # (b, L, V)
     if labels is None: return ModelOutput(logits=logits, mtp_loss=aux.new_zeros(()), aux_loss=aux)
     mask = torch.ones_like(labels, dtype=torch.float32) if loss_mask is None else loss_mask.float()  # (b, L)
-    lm_loss, mtp_losses = masked_ce(logits, labels, mask), []
+    lm_loss, mtp_losses = self.head_loss(hidden, labels, mask, logits), []
     for k in range(1, self.mtp_depths + 1):
         block = self.mtp[0 if len(self.mtp) == 1 else k - 1]
-        hidden, block_aux = block(hidden, self.embeddings(shift_left(input_ids, k)))  # h^k (b, L, h)
-        k_logits = self.lm_head(hidden)                                    # (b, L, V): predicts t_{i+k+1}
-        mtp_losses.append(masked_ce(k_logits, shift_left(labels, k), shift_left(mask, k)))
+        hidden, block_aux = block(hidden, self.embeddings(shift_left(input_ids, k)), self.checkpoint_layers)  # h^k
+        mtp_losses.append(self.head_loss(hidden, shift_left(labels, k), shift_left(mask, k)))  # predicts t_{i+k+1}
         aux = aux + block_aux
     mtp_loss = self.mtp_loss_scale / self.mtp_depths * sum(mtp_losses) if mtp_losses else lm_loss.new_zeros(())
     return ModelOutput(logits=logits, loss=lm_loss + mtp_loss + aux, lm_loss=lm_loss, mtp_loss=mtp_loss,
@@ -141,9 +197,9 @@ def init_weights(model: NemotronModel):
         elif isinstance(mod, Mamba2Mixer): mod.reset_ssm_parameters(); mod.conv1d.reset_parameters()
 
 # %% ../nbs/05_model.ipynb #5b594f09
-def build_model(cfg: ModelConfig, device="cpu", dtype=torch.float32) -> NemotronModel:
-    "Build a `NemotronModel` on `device` in `dtype` (routers and expert biases stay fp32)."
-    with torch.device(device): model = NemotronModel(cfg)
+def build_model(cfg: ModelConfig, device="cpu", dtype=torch.float32, **kwargs) -> NemotronModel:
+    "Build a `NemotronModel` (`kwargs`: its options) on `device` in `dtype` (routers and expert biases stay fp32)."
+    with torch.device(device): model = NemotronModel(cfg, **kwargs)
     model.to(dtype)
     for m in model.modules():
         if isinstance(m, TopKRouter): m.float()
@@ -161,3 +217,12 @@ def update_expert_biases(self: NemotronModel) -> torch.Tensor:
     "Update every router's expert bias from its token counts; returns the counts (num_moe_layers, E) before the reset."
     routers = [m for m in self.modules() if isinstance(m, TopKRouter)]
     return torch.stack([r.update_bias() for r in routers]) if routers else torch.zeros(0, 0)
+
+# %% ../nbs/05_model.ipynb #6af7cb30
+def compile_layers(model: nn.Module, fullgraph: bool = True, **kwargs) -> nn.Module:
+    "Compile every `Block` of `model` in place (torchtitan style: per layer); `kwargs` go to `torch.compile`."
+    cfg = torch._dynamo.config
+    cfg.recompile_limit = max(cfg.recompile_limit, 64)                   # one entry per layer kind, mode and grad mode
+    for block in model.modules():
+        if isinstance(block, Block): block.compile(fullgraph=fullgraph, **kwargs)
+    return model

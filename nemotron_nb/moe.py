@@ -11,8 +11,8 @@ from fastcore.basics import patch
 from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['MLP', 'route', 'update_expert_bias', 'seq_aux_loss', 'TopKRouter', 'grouped_matmul_loop', 'grouped_mm_fits',
-           'grouped_matmul', 'Experts', 'MoE']
+__all__ = ['MLP', 'route', 'update_expert_bias', 'seq_aux_loss', 'expert_counts', 'TopKRouter', 'grouped_matmul_loop',
+           'grouped_mm_fits', 'grouped_mm_op', 'grouped_matmul', 'Experts', 'MoE']
 
 # %% ../nbs/04_moe.ipynb #ed306966
 class MLP(nn.Module):
@@ -53,6 +53,12 @@ def seq_aux_loss(logits, k: int, coeff: float):
     chosen = torch.zeros_like(p).scatter(-1, p.topk(k, -1).indices, 1.0)      # unbiased top-k
     return coeff * E / (k * T * T) * (p.sum(1) * chosen.sum(1)).sum(-1).mean()
 
+# %% ../nbs/04_moe.ipynb #4c10d427
+def expert_counts(idx, num_experts: int):
+    "Tokens per expert (E,) int64 of the indices `idx`: `bincount(idx.flatten(), minlength=E)` in a compilable form."
+    flat = idx.flatten()
+    return torch.zeros(num_experts, dtype=torch.long, device=idx.device).scatter_add_(0, flat, torch.ones_like(flat))
+
 # %% ../nbs/04_moe.ipynb #f19a71a9
 class TopKRouter(nn.Module):
     "Sigmoid router with expert bias; counts the tokens each expert receives in training forwards."
@@ -71,7 +77,7 @@ class TopKRouter(nn.Module):
         idx, w = route(logits, self.k, self.scaling, self.e_score_correction_bias if self.enable_bias else None,
                        self.num_groups, self.group_topk)
         if self.training and torch.is_grad_enabled():
-            self.tokens_per_expert += torch.bincount(idx.flatten(), minlength=self.weight.shape[0])
+            self.tokens_per_expert += expert_counts(idx, self.weight.shape[0])
         return logits, idx, w
 
 # %% ../nbs/04_moe.ipynb #f0623889
@@ -99,11 +105,31 @@ def grouped_mm_fits(x, weight) -> bool:
             and (x.device.type == "cpu" or x.is_cuda and x.dtype == torch.bfloat16)
             and x.shape[-1] * x.element_size() % 16 == 0)
 
+# %% ../nbs/04_moe.ipynb #c71ff275
+@torch.library.custom_op("nemotron_nb::grouped_mm", mutates_args=())
+def grouped_mm_op(a: torch.Tensor, b: torch.Tensor, offs: torch.Tensor) -> torch.Tensor:
+    "`F.grouped_mm(a, b, offs=offs)`: (n, d) x (E, d, o) -> (n, o) or (d, n) x (n, o) -> (E, d, o), cut at `offs`."
+    return F.grouped_mm(a, b, offs=offs)
+
+@grouped_mm_op.register_fake
+def _(a, b, offs):
+    return a.new_empty(a.shape[0], b.shape[-1]) if b.dim() == 3 else a.new_empty(offs.shape[0], a.shape[0], b.shape[-1])
+
+def _grouped_mm_backward(ctx, g):
+    a, b, offs = ctx.saved_tensors
+    return grouped_mm_op(g, b.transpose(-1, -2), offs), grouped_mm_op(a.T, g, offs), None
+
+grouped_mm_op.register_autograd(_grouped_mm_backward,
+                                setup_context=lambda ctx, inputs, output: ctx.save_for_backward(*inputs))
+
 # %% ../nbs/04_moe.ipynb #1a8d6600
 def grouped_matmul(x, weight, counts):
-    "`grouped_matmul_loop`'s result, by `F.grouped_mm` where it fits: (n, out)."
+    "`grouped_matmul_loop`'s result, by `F.grouped_mm` where it fits (through `grouped_mm_op` on the CPU): (n, out)."
+    if x.is_cuda and torch.is_autocast_enabled("cuda"):                      # cast as autocast does for a matmul
+        x, weight = x.to(torch.get_autocast_dtype("cuda")), weight.to(torch.get_autocast_dtype("cuda"))
     if not grouped_mm_fits(x, weight): return grouped_matmul_loop(x, weight, counts)
-    return F.grouped_mm(x, weight.transpose(1, 2), offs=counts.cumsum(0).to(torch.int32))
+    gmm = F.grouped_mm if x.is_cuda else grouped_mm_op
+    return gmm(x, weight.transpose(1, 2), offs=counts.cumsum(0).to(torch.int32))
 
 # %% ../nbs/04_moe.ipynb #4df3d180
 class Experts(nn.Module):
@@ -117,7 +143,7 @@ class Experts(nn.Module):
         "x (T, d), idx and w (T, k) -> (T, d)."
         T, k = idx.shape
         order = idx.flatten().argsort(stable=True)                            # (T·k,) pairs grouped by expert
-        counts = torch.bincount(idx.flatten(), minlength=self.up_proj.shape[0])
+        counts = expert_counts(idx, self.up_proj.shape[0])
         xs, ws = x[order // k], w.flatten()[order, None].to(x.dtype)          # (T·k, d), (T·k, 1)
         h = F.relu(grouped_matmul(xs, self.up_proj, counts)).square() * ws    # (T·k, F)
         ys = grouped_matmul(h, self.down_proj, counts)                        # (T·k, d)
