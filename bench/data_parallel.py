@@ -15,7 +15,7 @@ def run(model: str, nproc: int, args) -> float:
     bin_dir = Path(sys.executable).parent
     cli = [str(bin_dir / "nemotron"), model, "pretrain", "-c", "tiny", "data.mock=true", f"train.train_iters={args.iters}",
            f"train.global_batch_size={args.gbs}", f"train.micro_batch_size={args.mbs}", f"train.seq_length={args.seq}",
-           "train.eval_iters=0", "checkpoint.save_interval=0", "checkpoint.export_hf=false", "train.parallelism=ddp",
+           "train.eval_iters=0", "checkpoint.save_interval=null", "checkpoint.export_hf=false", "train.parallelism=ddp",
            "checkpoint.save=run", "logger.log_interval=1000"]
     launch = [str(bin_dir / "torchrun"), "--standalone", f"--nproc-per-node={nproc}"] if nproc > 1 else []
     cwd = Path(tempfile.mkdtemp(prefix="nemotron_dp_"))

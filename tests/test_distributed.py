@@ -106,3 +106,18 @@ def test_resume_two_process_checkpoint(runs, tmp_path, nproc):
         assert all(_close(x["lm_loss"], y["lm_loss"]) for x, y in zip(a, b))
         assert all(int(((w2[k] - w1[k]).abs() > 1e-6 + 1e-6 * w1[k].abs()).sum()) <= 5e-4 * w1[k].numel() for k in w1)
         assert "world_size" not in torch.load(run / "iter_0000010" / "state.pt", weights_only=False)
+
+def test_real_data_one_export_one_artifact(tmp_path):
+    "On prepared data (a small blend of the tiny corpus): 2 processes publish one Hugging Face export and one artifact."
+    from nemotron_nb.data_prep import write_small_blend
+    from nemotron_nb.artifacts import list_artifacts, resolve_artifact
+    blend = write_small_blend(tmp_path / "data", num_docs=30)
+    r = _pretrain(tmp_path, "nano3", 2, "data.mock=false", f"data.blend_path={blend}", "train.train_iters=4",
+                  "checkpoint.export_hf=true", "train.eval_interval=2")
+    assert r.stdout.count("model artifact: ") == 1 and r.stdout.count("Hugging Face checkpoint: ") == 1, r.stdout
+    assert list_artifacts(tmp_path / "output/artifacts") == {"run": [0]}
+    art = resolve_artifact("run:latest", registry=tmp_path / "output/artifacts")
+    assert (art.type, art.metadata["iteration"], Path(art.path)) == ("model", 4, (tmp_path / "run").resolve())
+    assert (tmp_path / "run" / "hf" / "config.json").is_file() and not list(tmp_path.rglob("*.tmp"))
+    assert [json.loads(l)["iteration"] for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+            ] == [0, 1, 2, 2, 3, 4, 4]
