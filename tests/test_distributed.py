@@ -4,7 +4,7 @@ checkpoints. Synthetic tokens (data.mock=true), 10 iterations of 8 × 64 tokens,
 process, 2 per rank in two). One thread per process (OMP_NUM_THREADS=1): with several, the MoE's scatter-add sums in
 thread order and the last bits of the losses vary from run to run. Weights agree to 1e-6
 (absolute and relative) but for a few elements of the vocabulary tables (`test_final_weights_and_router_biases_equal`)."""
-import json, os, shutil, subprocess
+import json, os, shutil, signal, subprocess, time
 from pathlib import Path
 import pytest
 import torch
@@ -121,3 +121,24 @@ def test_real_data_one_export_one_artifact(tmp_path):
     assert (tmp_path / "run" / "hf" / "config.json").is_file() and not list(tmp_path.rglob("*.tmp"))
     assert [json.loads(l)["iteration"] for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
             ] == [0, 1, 2, 2, 3, 4, 4]
+
+def test_sigkill_two_processes_between_checkpoints_then_rerun(runs, tmp_path):
+    "SIGKILL both ranks (the whole torchrun group) after iteration 7, rerun: bit-equal to the uninterrupted 2-process run."
+    model, _, two, _ = runs
+    if model != "nano3": pytest.skip("one model is enough for the kill")
+    cli = [str(BIN / "torchrun"), "--standalone", "--nproc-per-node=2", str(BIN / "nemotron"), model, "pretrain", "-c",
+           "tiny", *ARGS]
+    p = subprocess.Popen(cli, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
+                         start_new_session=True)
+    metrics, deadline = tmp_path / "run" / "metrics.jsonl", time.time() + 600
+    while p.poll() is None and time.time() < deadline:
+        if metrics.is_file() and '"iteration": 7,' in metrics.read_text(): break
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert (tmp_path / "run" / "latest_checkpointed_iteration.txt").read_text() == "5\n"  # killed between checkpoints
+    assert not (tmp_path / "run" / "iter_0000010").exists()
+    _pretrain(tmp_path, model, 2)
+    assert [r["lm_loss"] for r in _records(tmp_path / "run")] == [r["lm_loss"] for r in _records(two)]
+    w1 = torch.load(two / "iter_0000010" / "model.pt", weights_only=True)
+    w2 = torch.load(tmp_path / "run" / "iter_0000010" / "model.pt", weights_only=True)
+    assert all(torch.equal(w1[k], w2[k]) for k in w1)
