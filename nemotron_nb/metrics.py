@@ -15,12 +15,12 @@ __all__ = ['MetricsLog', 'json_safe', 'measured_peak_flops', 'peak_flops']
 
 # %% ../nbs/21d_metrics.ipynb #1ddb419d
 class MetricsLog:
-    "Appends records to `metrics.jsonl`; truncates to an iteration on resume; mirrors to W&B when given a run."
+    "Appends records to `metrics.jsonl` (none when `path` is None); truncates on resume; mirrors to W&B if given."
     def __init__(self, path, wandb_run=None):
-        self.path, self.wandb_run = Path(path), wandb_run
+        self.path, self.wandb_run = (Path(path) if path is not None else None), wandb_run
     def records(self) -> list[dict]:
         "Every complete record of the file, in order."
-        if not self.path.is_file(): return []
+        if self.path is None or not self.path.is_file(): return []
         out = []
         for line in self.path.read_text().splitlines():
             try: out.append(json.loads(line))
@@ -28,10 +28,12 @@ class MetricsLog:
         return out
     def truncate(self, iteration: int):
         "Keep only the records up to `iteration` (the checkpoint a run resumes from)."
+        if self.path is None: return
         keep = [r for r in self.records() if r.get("iteration", 0) <= iteration]
         atomic_write(self.path, "".join(json.dumps(r) + "\n" for r in keep))
     def log(self, record: dict):
         "Append `record` (and send its numbers to W&B under `train/` or `valid/`)."
+        if self.path is None: return  # a data-parallel rank other than 0
         with open(self.path, "a") as f: f.write(json.dumps(record) + "\n"); f.flush()
         if self.wandb_run is not None:
             prefix = "valid/" if record.get("split") == "valid" else "train/"

@@ -4,14 +4,16 @@
 
 # %% ../nbs/21b_step.ipynb #26a1988e
 from __future__ import annotations
-import math
+import contextlib, math
 from dataclasses import dataclass, field
 from typing import Optional
 import torch
+import torch.distributed as dist
 from .config import PretrainConfig
 
 # %% auto #0
-__all__ = ['param_groups', 'make_optimizer', 'first_nonfinite', 'StepStats', 'train_step', 'evaluate']
+__all__ = ['param_groups', 'make_optimizer', 'first_nonfinite', 'StepStats', 'rank_world', 'unwrap', 'mean_over_ranks',
+           'train_step', 'evaluate']
 
 # %% ../nbs/21b_step.ipynb #12250b6a
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -58,16 +60,36 @@ def _autocast(device: torch.device, precision: str):
     if device.type == "cuda" and precision == "bf16-mixed": return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
 
+# %% ../nbs/21b_step.ipynb #45d7e8f3
+def rank_world() -> tuple[int, int]:
+    "(this process's rank, the number of data-parallel processes): (0, 1) without a process group."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def unwrap(model) -> torch.nn.Module:
+    "The model inside a `DistributedDataParallel` wrapper (or the model itself)."
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+def mean_over_ranks(values: list[float]) -> list[float]:
+    "`values` averaged over every rank (float64; unchanged in a single process)."
+    world = rank_world()[1]
+    if world == 1: return list(values)
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t)
+    return (t / world).tolist()
+
 # %% ../nbs/21b_step.ipynb #e99e7b92
 def _accumulate(model, batches, device, precision: str) -> tuple[dict, list]:
     "Forward and backward over `batches`: the gradient of their mean loss; (mean losses, mean MTP loss per depth)."
     model.train()
     n = len(batches); sums = {"lm": 0.0, "mtp": 0.0, "aux": 0.0, "loss": 0.0}; mtp = []
-    for x in batches:
+    no_sync = getattr(model, "no_sync", None)  # DDP: all-reduce the gradients once, after the last micro-batch
+    for i, x in enumerate(batches):
         x = x.to(device, non_blocking=True)
-        with _autocast(device, precision):
-            out = model(x[:, :-1], labels=x[:, 1:])
-        (out.loss / n).backward()
+        with (no_sync() if no_sync is not None and i < n - 1 else contextlib.nullcontext()):
+            with _autocast(device, precision):
+                out = model(x[:, :-1], labels=x[:, 1:])
+            (out.loss / n).backward()
         sums["lm"] += out.lm_loss.item() / n; sums["mtp"] += float(out.mtp_loss.detach()) / n
         sums["aux"] += float(out.aux_loss.detach()) / n; sums["loss"] += out.loss.item() / n
         mtp = [a + l.item() / n for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
@@ -80,6 +102,20 @@ def _drop_step(model, optimizer):
     for name, counts in model.named_buffers():
         if name.endswith("tokens_per_expert"): counts.zero_()
 
+# %% ../nbs/21b_step.ipynb #cdc87bfc
+def _sum_expert_counts(model):
+    "Every rank's routed-token counts, summed in place (one all-reduce; nothing in a single process)."
+    counts = [c for name, c in model.named_buffers() if name.endswith("tokens_per_expert")]
+    if rank_world()[1] == 1 or not counts: return
+    flat = torch.cat([c.flatten() for c in counts])
+    dist.all_reduce(flat)
+    for c, total in zip(counts, flat.split([c.numel() for c in counts])): c.copy_(total.view_as(c))
+
+# %% ../nbs/21b_step.ipynb #9ba28cdb
+def _mtp_slots(model, mtp: list) -> list:
+    "`mtp` padded with zeros to the model's MTP depth (a rank given no evaluation micro-batch has none)."
+    return mtp or [0.0] * getattr(model, "mtp_depths", 0)
+
 # %% ../nbs/21b_step.ipynb #a92db8ac
 def _expert_stats(model, counts) -> tuple[float, list, list]:
     "(mean load imbalance, max/mean load per MoE layer, bias spread per router) from `counts` (num MoE layers, E)."
@@ -90,28 +126,33 @@ def _expert_stats(model, counts) -> tuple[float, list, list]:
 
 # %% ../nbs/21b_step.ipynb #556a8def
 def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, precision: str = "fp32") -> StepStats:
-    "One optimizer step over the micro-batches `batches` ((b, L+1) each) at learning rate `lr`."
+    "One optimizer step over the micro-batches `batches` ((b, L+1) each) at learning rate `lr` (this rank's share)."
     sums, mtp = _accumulate(model, batches, device, precision)
+    lm, mtp_loss, aux, loss, *mtp = mean_over_ranks([sums["lm"], sums["mtp"], sums["aux"], sums["loss"], *mtp])
     grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf")))
-    measured = (sums["lm"], sums["mtp"], sums["aux"], sums["loss"], grad_norm, lr)
-    if (bad := first_nonfinite(sums["lm"], mtp, sums["aux"], grad_norm)) is not None:
+    measured = (lm, mtp_loss, aux, loss, grad_norm, lr)
+    if (bad := first_nonfinite(lm, mtp, aux, grad_norm)) is not None:
         _drop_step(model, optimizer)  # weights, AdamW moments and expert biases stay those of the last good step
         return StepStats(*measured, 1.0, mtp, nonfinite=bad[0])
     for group in optimizer.param_groups: group["lr"] = lr
     optimizer.step(); optimizer.zero_grad(set_to_none=True)
-    imbalance, load, spread = _expert_stats(model, model.update_expert_biases())
+    _sum_expert_counts(model)
+    imbalance, load, spread = _expert_stats(model, unwrap(model).update_expert_biases())
     return StepStats(*measured, imbalance, mtp, load, spread)
 
 # %% ../nbs/21b_step.ipynb #4f39f5b3
 @torch.no_grad()
 def evaluate(model, samples, num_samples: int, micro_batch_size: int, device, precision: str = "fp32") -> dict:
-    "Mean LM and MTP losses over the first `num_samples` of `samples`."
-    model.eval()
+    "Mean LM and MTP losses over the first `num_samples` of `samples` (micro-batches dealt out over the ranks)."
+    model = unwrap(model); model.eval()
+    rank, world = rank_world()
     lm, mtp, n = 0.0, [], 0
-    for start in range(0, num_samples, micro_batch_size):
+    for k, start in enumerate(range(0, num_samples, micro_batch_size)):
+        if k % world != rank: continue
         x = samples.batch(start, min(micro_batch_size, num_samples - start)).to(device)
         with _autocast(device, precision): out = model(x[:, :-1], labels=x[:, 1:])
         lm += out.lm_loss.item() * len(x); n += len(x)
         mtp = [a + l.item() * len(x) for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
     model.train()
+    if world > 1: lm, n, *mtp = [v * world for v in mean_over_ranks([lm, n, *_mtp_slots(model, mtp)])]
     return {"lm_loss": lm / n, **({"mtp_losses": [m / n for m in mtp]} if mtp else {})}

@@ -16,8 +16,10 @@ from .pattern import flops_per_token, param_counts
 from .model import build_model
 from .hf import save_hf_checkpoint
 from .schedule import schedule_from_config
-from .loader import build_datasets, mock_datasets, sample_counts, micro_batches
-from .step import make_optimizer, first_nonfinite, StepStats, train_step, evaluate
+from .loader import build_datasets, mock_datasets, sample_counts
+from .step import make_optimizer, first_nonfinite, StepStats, train_step, evaluate, rank_world, unwrap
+from .distributed import (setup_distributed, rank_micro_batches, wrap_model, on_rank0,
+                                     expert_biases_per_rank, replicas_differ)
 from .checkpoint import (TrainingError, Start, plan_start, save_checkpoint, load_checkpoint,
                                    set_rng_state, newest_checkpoint)
 from .metrics import MetricsLog, peak_flops, json_safe
@@ -31,11 +33,13 @@ __all__ = ['pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'resol
 
 # %% ../nbs/22_train.ipynb #b5b58753
 def pick_device(cfg: PretrainConfig) -> torch.device:
-    "`train.device`: auto (CUDA when available), cpu or cuda."
+    "`train.device`: auto (CUDA when available), cpu or cuda (the local rank's GPU under data parallelism)."
     d = cfg.train.device
     if d == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device=cuda: no CUDA device is available")
-    return torch.device("cuda" if d == "cuda" or (d == "auto" and torch.cuda.is_available()) else "cpu")
+    cuda = d == "cuda" or (d == "auto" and torch.cuda.is_available())
+    if cuda and rank_world()[1] > 1: return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))  # a GPU a rank
+    return torch.device("cuda" if cuda else "cpu")
 
 # %% ../nbs/22_train.ipynb #bf7af2fe
 @dataclass
@@ -180,6 +184,12 @@ class _Loop:
     valid_losses: list = field(default_factory=list)  # (iteration, valid LM loss) of every evaluation
     in_a_row: int = 0  # non-finite iterations skipped in a row
     speed: tuple = (0.0, 0.0, 0.0)  # tokens/s, MFU and seconds of the last iteration
+    rank: int = 0  # this process's data-parallel rank (`21f_distributed`); rank 0 alone writes
+    world: int = 1  # the number of data-parallel processes
+
+# %% ../nbs/22_train.ipynb #f67cfad5
+def _quiet(*args, **kwargs):
+    "The console of a data-parallel rank other than 0: silent."
 
 # %% ../nbs/22_train.ipynb #f608b594
 def _open_loop(cfg: PretrainConfig, blend_path, run_dir: Path, start: Start, say, model=None, vocab_size=None,
@@ -187,20 +197,21 @@ def _open_loop(cfg: PretrainConfig, blend_path, run_dir: Path, start: Start, say
     "The run as `start` says it begins: model, optimizer, data and metrics."
     t, device = cfg.train, pick_device(cfg)
     model, optimizer, state = _seeded_model(cfg, device, model, start.checkpoint)
+    rank, world = rank_world(); model = wrap_model(model, device)  # DDP on more than one rank
     iteration = state["iteration"] if state is not None else 0
     run_dir.mkdir(parents=True, exist_ok=True)
     lr_at = schedule_from_config(cfg)
     data, has_valid = _datasets(cfg, blend_path, run_dir, vocab_size, eod, say)
     if start.checkpoint is not None: say(f"resumed from {start.checkpoint} at iteration {iteration}")
-    metrics = _open_metrics(run_dir, wandb_run, start, iteration)
-    atomic_write(run_dir / "config.yaml", to_yaml(cfg))
+    metrics = _open_metrics(run_dir, wandb_run, start, iteration) if rank == 0 else MetricsLog(None)
+    if rank == 0: atomic_write(run_dir / "config.yaml", to_yaml(cfg))
     peak, peak_src = peak_flops(device)
     say(_banner(cfg, device, peak, peak_src, run_dir))
     valid = [(r["iteration"], r["lm_loss"]) for r in metrics.records() if r.get("split") == "valid"]
     if state is not None: set_rng_state(state["rng"])
     fps = flops_per_token(cfg.model, t.seq_length) * t.global_batch_size * t.seq_length
     return _Loop(cfg, model, optimizer, device, run_dir, data, has_valid, metrics, start.record, say, lr_at, fps, peak,
-                 iteration, start.checkpoint, valid)
+                 iteration, start.checkpoint, valid, rank=rank, world=world)
 
 # %% ../nbs/22_train.ipynb #d365c498
 @patch
@@ -208,7 +219,8 @@ def step(self: _Loop):
     "Train iteration `self.iteration + 1` and log it."
     t = self.cfg.train
     t0 = time.perf_counter()
-    batches = list(micro_batches(self.data["train"], self.iteration, t.global_batch_size, t.micro_batch_size))
+    batches = list(rank_micro_batches(self.data["train"], self.iteration, t.global_batch_size, t.micro_batch_size,
+                                      self.rank, self.world))
     s = train_step(self.model, self.optimizer, batches, self.lr_at(self.iteration), self.cfg.optimizer.clip_grad,
                    self.device, t.precision)
     if self.device.type == "cuda": torch.cuda.synchronize()
@@ -217,6 +229,15 @@ def step(self: _Loop):
     self.speed = (t.global_batch_size * t.seq_length / dt, self.flops_per_step / dt / self.peak, dt)
     self.in_a_row = self.in_a_row + 1 if s.nonfinite else 0
     _log_step(self.metrics, self.cfg, self.iteration, s, self.speed, self.in_a_row, self.last_ckpt, self.say)
+
+# %% ../nbs/22_train.ipynb #ba95d70a
+def _replicas(model, iteration: int, world: int, last_ckpt) -> dict:
+    "What a data-parallel checkpoint adds to its state: the process count and every rank's router biases, if equal."
+    per_rank = expert_biases_per_rank(model)
+    if (r := replicas_differ(per_rank)) is not None:
+        raise TrainingError(f"iteration {iteration}: the router biases of rank {r} differ from rank 0's: no checkpoint "
+                            f"written (the newest is still {last_ckpt or 'none'})")
+    return {"world_size": world, "expert_bias_per_rank": per_rank}
 
 # %% ../nbs/22_train.ipynb #3eb0b98b
 @patch
@@ -232,19 +253,22 @@ def save_if_due(self: _Loop):
     c, t, it = self.cfg.checkpoint, self.cfg.train, self.iteration
     if (c.save_interval and it % c.save_interval == 0) or it == t.train_iters:
         progress = {"consumed_samples": it * t.global_batch_size, "run": self.record}
+        if self.world > 1: progress |= _replicas(self.model, it, self.world, self.last_ckpt)
         keep = 2 if c.keep_last is None else c.keep_last  # the local default; Megatron's recipe keeps all
-        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
+        if self.rank > 0: self.last_ckpt = self.run_dir / f"iter_{it:07d}"; return  # rank 0 writes it
+        self.last_ckpt = save_checkpoint(self.run_dir, it, unwrap(self.model), self.optimizer, progress, keep,
                                          to_yaml(self.cfg))
 
 # %% ../nbs/22_train.ipynb #d5a63fa2
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
           eod: int = 2, wandb_run=None, stop_after: Optional[int] = None, export_hf=None, log=None,
           start: Optional[Start] = None) -> TrainResult:
-    "Train `cfg` locally on the samples of `blend_path` from where `plan_start` says."
-    say = log or _console().print
+    "Train `cfg` locally on the samples of `blend_path` from where `plan_start` says (one model over torchrun's ranks)."
+    rank, _ = setup_distributed(cfg)
+    say = (log or _console().print) if rank == 0 else _quiet
     t, c = cfg.train, cfg.checkpoint
     run_dir = Path(run_dir or c.save or "output/run")
-    start = start or plan_start(cfg, blend_path, run_dir, say)
+    start = start or on_rank0(lambda: plan_start(cfg, blend_path, run_dir, say))
     loop = _open_loop(cfg, blend_path, run_dir, start, say, model, vocab_size, eod, wandb_run)
     if loop.has_valid and loop.iteration == 0: loop.evaluate()
     while loop.iteration < t.train_iters:
@@ -255,8 +279,8 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         if stop_after is not None and loop.iteration >= stop_after: break
     res = TrainResult(run_dir, loop.iteration, loop.last_ckpt, loop.metrics.path, loop.valid_losses,
                       resumed_from=start.checkpoint, tokens_per_s=loop.speed[0], mfu=loop.speed[1])
-    if loop.iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
-        res.hf_dir = export_hf_checkpoint(loop.model, run_dir / "hf", blend_path, say)
+    if rank == 0 and loop.iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
+        res.hf_dir = export_hf_checkpoint(unwrap(loop.model), run_dir / "hf", blend_path, say)
     return res
 
 # %% ../nbs/22_train.ipynb #c5763c5e
@@ -359,18 +383,21 @@ def run_pretrain(cfg: PretrainConfig, model: str = "nano3", config_name: str = "
     "The `nemotron <model> pretrain` entry point: the local trainer or the Megatron-Bridge backend."
     blend_path, data_art = resolve_blend(cfg)
     run_name = f"{model}-pretrain-{config_name}"
-    if cfg.data.mock: print(_mock_note(cfg))
+    if cfg.data.mock and os.environ.get("RANK", "0") == "0": print(_mock_note(cfg))
     if cfg.backend == "megatron":
         run_megatron(cfg, blend_path, run_name=run_name); return 0
-    console = _console(); say = console.print
+    rank, _ = setup_distributed(cfg)  # under torchrun: one model over its processes, or a one-line refusal
+    say = _console().print if rank == 0 else _quiet
     run_dir = Path(cfg.checkpoint.save or f"output/{run_name}")
-    start = plan_start(cfg, blend_path, run_dir, say)  # refusals come before W&B or the run folder is touched
-    wb = _wandb_run(cfg, run_dir, run_name)
+    start = on_rank0(lambda: plan_start(cfg, blend_path, run_dir, say))  # refusals before W&B or the run folder
+    wb = _wandb_run(cfg, run_dir, run_name) if rank == 0 else None
     try: res = train(cfg, blend_path, run_dir=run_dir, wandb_run=wb, eod=_eod(blend_path), start=start)
     except (TrainingError, ConfigError, OSError) as e:
         if wb is not None: wb.finish(exit_code=2 if isinstance(e, ConfigError) else 1)
         if isinstance(e, ConfigError) or (isinstance(e, OSError) and e.errno != errno.ENOSPC): raise
-        print(f"error: {_failure_line(e, run_dir)}", file=sys.stderr); return 1
+        if rank == 0: print(f"error: {_failure_line(e, run_dir)}", file=sys.stderr)
+        return 1
+    if rank > 0: return 0  # rank 0 registers the model and reports
     art = None if cfg.data.mock else _register_model(cfg, res, model, data_art, say)  # no mock model
     if wb is not None: wb.finish()
     _say_done(res, blend_path, data_art, art, say)
