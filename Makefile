@@ -65,7 +65,7 @@ readme: venv
 # The site: the notebooks executed (outputs and figures kept) under _exec, then nbdev_docs renders it with Quarto into _docs.
 docs: venv
 	@if command -v quarto >/dev/null; then \
-	  $(BIN)/python .ci/execute_nbs.py nbs _exec --flags slow && $(BIN)/nbdev_docs --path _exec && echo "site: _docs/index.html"; else \
+	  $(BIN)/python .ci/execute_nbs.py nbs _exec --flags slow && $(BIN)/python .ci/proc_nbs.py _exec --docs && echo "site: _docs/index.html"; else \
 	  echo "Quarto is not installed, so the site cannot be rendered here. Install it from https://quarto.org/docs/get-started/"; \
 	  echo "and run 'make docs' again. Checking every step short of the render instead:"; \
 	  bash .ci/docs_check.sh; fi

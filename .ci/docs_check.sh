@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every step of the docs build short of the Quarto render: execute the notebooks (as nbdev_test does, keeping their
-# outputs, made to work offline), process them as nbdev_docs would (nbdev_proc_nbs), render each processed notebook to
+# outputs, made to work offline), process them as nbdev_docs would (.ci/proc_nbs.py), render each processed notebook to
 # an HTML page as the site shows it (.ci/render_html.py), check that every figure a notebook drew is in its page, and
 # lint the pages (.ci/docs_lint.py: no script from the network, no raw `$$`, no widget repr, no missing image).
 # With Quarto installed, `make docs` renders the site from the same executed notebooks.
@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 stub=$(mktemp -d); trap 'rm -rf "$stub"' EXIT
 printf '#!/bin/sh\nexit 0\n' > "$stub/quarto"; chmod +x "$stub/quarto"   # nbdev_proc_nbs insists on a quarto binary
 export PATH="$stub:$PWD/.venv/bin:$PATH"
-python -c "import latex2mathml" 2>/dev/null || { echo "docs check: latex2mathml is missing (a dev requirement): make venv"; exit 1; }
+python -c "import latex2mathml" 2>/dev/null || { echo "docs check: latex2mathml (a dev requirement) is missing"
+                                                 echo "(make venv installs it)"; exit 1; }
 rm -rf _exec _proc
 python .ci/execute_nbs.py nbs _exec --flags "slow"
-nbdev_proc_nbs --path _exec
+python .ci/proc_nbs.py _exec   # nbdev_proc_nbs, with show_doc's kernel running only the imports of mixed test cells
 python .ci/render_html.py _proc _proc/_html > /dev/null
 python - <<'PY'
 import json, sys
@@ -31,4 +32,5 @@ for nb in nbs:
 if bad: sys.exit("docs check failed:\n  " + "\n  ".join(bad))
 PY
 python .ci/docs_lint.py _proc/_html || { echo "docs check failed: the pages above have defects"; exit 1; }
-echo "docs check: $(find _proc/_html -name '*.html' | wc -l) pages under _proc/_html, offline and lint-clean (the site render itself needs Quarto)"
+echo "docs check: $(find _proc/_html -name '*.html' | wc -l) pages under _proc/_html, offline and lint-clean" \
+     "(the site render itself needs Quarto)"

@@ -21,10 +21,12 @@ BAD, GOOD = FIX / "bad_page" / "index.html", FIX / "good_page" / "index.html"
 
 def test_each_defect_fails_the_bad_page():
     html = BAD.read_text()
-    assert lint.network_scripts(html) == ["script loaded from the network: https://cdn.plot.ly/plotly-3.0.1.min.js",
-                                          "script imports from the network: https://cdn.example.org/mermaid.esm.min.mjs"]
+    assert lint.network_scripts(html) == [
+        "script loaded from the network: https://cdn.plot.ly/plotly-3.0.1.min.js",
+        "script imports from the network: https://cdn.example.org/mermaid.esm.min.mjs"]
     assert len(lint.raw_math(html)) == 1 and "$$S_t = e^{\\Delta_t A}" in lint.raw_math(html)[0]
-    assert lint.widget_reprs(html) == ["widget repr in the page: VBox(children=(HBox(children=(Dropdown(description='mo"]
+    assert lint.widget_reprs(html) == [
+        "widget repr in the page: VBox(children=(HBox(children=(Dropdown(description='mo"]
     assert lint.missing_images(html, BAD) == ["missing image: images/builder.png",
                                               "image not next to the page: 'https://example.org/remote.png'"]
     assert lint.missing_scripts(html, BAD) == ["missing script: plotly.min.js"]
@@ -50,8 +52,9 @@ def test_tex_becomes_mathml_outside_code():
     pytest.importorskip("latex2mathml")
     render = _load("render_html")
     md = render.tex_to_mathml("Let $t$ be a step and $$c = \\tfrac12(1 + \\cos \\pi r)$$ the shape; `echo $HOME $$`")
-    assert md.startswith('Let <math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><mi>t</mi></mrow></math>')
-    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">' in md and "$t$" not in md
+    mathml = '<math xmlns="http://www.w3.org/1998/Math/MathML"'
+    assert md.startswith(f'Let {mathml} display="inline"><mrow><mi>t</mi></mrow></math>')
+    assert f'{mathml} display="block">' in md and "$t$" not in md
     assert md.endswith("`echo $HOME $$`")
 
 
@@ -60,9 +63,10 @@ def _proc_notebook(fig_html: dict, widget_data: dict) -> dict:
     def code(src, outputs=()): return {"cell_type": "code", "id": f"c{len(src):07x}", "metadata": {}, "source": src,
                                        "outputs": list(outputs), "execution_count": None}
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {"widgets": {"state": {}}}, "cells": [
-        {"cell_type": "raw", "id": "frontmat", "metadata": {}, "source": "---\ntitle: Learning-rate schedules\ndescription: Warmup.\n---"},
-        {"cell_type": "markdown", "id": "mathcell", "metadata": {}, "source": "The peak $\\eta_{max}$ and $$y = S_t C_t$$\n\n"
-                                                             "![the builder](images/builder.png)"},
+        {"cell_type": "raw", "id": "frontmat", "metadata": {},
+         "source": "---\ntitle: Learning-rate schedules\ndescription: Warmup.\n---"},
+        {"cell_type": "markdown", "id": "mathcell", "metadata": {},
+         "source": "The peak $\\eta_{max}$ and $$y = S_t C_t$$\n\n![the builder](images/builder.png)"},
         code("#| echo: false\nprint('secret input')", [{"output_type": "stream", "name": "stdout", "text": "shown\n"}]),
         code("#| include: false\nhidden_cell = 1"),
         code("fig", [{"output_type": "display_data", "metadata": {}, "data": fig_html}]),
