@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv demo test check nbtest docscheck pytest bench docs readme clean
+.PHONY: venv demo test check nbtest docscheck docslint pytest bench docs readme clean
 
 # Torch first and pinned: the local CPU wheel, so that no other requirement pulls a multi-GB CUDA build.
 $(STAMP): settings.ini setup.py
@@ -40,9 +40,15 @@ pytest: venv
 	@bash tests/install_browser.sh
 	$(BIN)/pytest -q tests
 
-# The docs short of the Quarto render: execute the notebooks keeping outputs, nbdev_proc_nbs, nbconvert to HTML, figures present.
+# The docs short of the Quarto render: execute the notebooks keeping outputs, nbdev_proc_nbs, render pages as the site shows
+# them (offline: local plotly.js, MathML, static widget pictures) under _proc/_html, figures present, pages linted.
 docscheck: venv
 	bash .ci/docs_check.sh
+
+# The lint alone, on pages already rendered (by docscheck; or any folder of pages): network scripts, raw $$, widget
+# reprs, missing images or scripts.
+docslint:
+	$(BIN)/python .ci/docs_lint.py $(or $(PAGES),_proc/_html)
 
 test: venv
 	@start=$$(date +%s); \
@@ -59,7 +65,7 @@ readme: venv
 # The site: the notebooks executed (outputs and figures kept) under _exec, then nbdev_docs renders it with Quarto into _docs.
 docs: venv
 	@if command -v quarto >/dev/null; then \
-	  $(BIN)/python .ci/execute_nbs.py nbs _exec --flags slow && $(BIN)/nbdev_docs --path _exec && echo "site: _docs/index.html"; else \
+	  $(BIN)/python .ci/execute_nbs.py nbs _exec --flags slow && $(BIN)/python .ci/proc_nbs.py _exec --docs && echo "site: _docs/index.html"; else \
 	  echo "Quarto is not installed, so the site cannot be rendered here. Install it from https://quarto.org/docs/get-started/"; \
 	  echo "and run 'make docs' again. Checking every step short of the render instead:"; \
 	  bash .ci/docs_check.sh; fi
