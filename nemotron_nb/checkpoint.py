@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from rich.markup import escape
 from .config import PretrainConfig, CheckpointConfig, ConfigError, to_dict, redact
+from .indexed import file_sha256
 from .blend import atomic_write, file_in_the_way
 
 # %% auto #0
@@ -29,11 +30,7 @@ class TrainingError(RuntimeError):
     "A run stopped on a fault that is not bad config (a diverged loss, a full disk); the message is one line."
 
 # %% ../nbs/21c_checkpoint.ipynb #c83389f0
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""): h.update(chunk)
-    return h.hexdigest()
+#| export
 
 
 # %% ../nbs/21c_checkpoint.ipynb #a7440bd6
@@ -67,7 +64,7 @@ def _write_files(tmp: Path, iteration: int, model, optimizer, state: dict, confi
     torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
     if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
     names = CKPT_FILES + (("config.yaml",) if config_yaml is not None else ())
-    files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in names}
+    files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": file_sha256(tmp / n)} for n in names}
     atomic_write(tmp / "manifest.json", json.dumps({"iteration": iteration, "files": files}, indent=2))
 
 # %% ../nbs/21c_checkpoint.ipynb #45995a70
@@ -113,7 +110,7 @@ def verify_checkpoint(path) -> Optional[str]:
         if not f.is_file(): return f"{name} is missing"
         if f.stat().st_size != want["bytes"]:
             return f"{name} has {f.stat().st_size} bytes, the manifest says {want['bytes']} (truncated?)"
-        if _sha256(f) != want["sha256"]: return f"{name} fails its checksum"
+        if file_sha256(f) != want["sha256"]: return f"{name} fails its checksum"
     return None if set(manifest.get("files", {})) >= set(CKPT_FILES) else "manifest lists too few files"
 
 # %% ../nbs/21c_checkpoint.ipynb #2022f324
@@ -149,7 +146,7 @@ def run_record(cfg: PretrainConfig, blend_path) -> dict:
         return {"config": redact(to_dict(cfg)), "data": {"blend": "data.mock=true", "blend_sha256": "mock"}}
     tok = data_tokenizer(blend_path) or {}
     return {"config": redact(to_dict(cfg)),
-            "data": {"blend": str(blend_path), "blend_sha256": _sha256(Path(blend_path))[:16],
+            "data": {"blend": str(blend_path), "blend_sha256": file_sha256(Path(blend_path))[:16],
                      "tokenizer": tok.get("fingerprint") or tok.get("model") or tok.get("path"),
                      "tokenizer_name": tok.get("model") or tok.get("path")}}
 
