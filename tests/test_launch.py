@@ -709,6 +709,21 @@ def _container_standin(d: Path, without: tuple = ()) -> Path:
 
 NO_OWN_COPY = "container: no nemotron_nb of its own"
 
+def _write_standin_profile(work: Path, name: str, standin: Path, extra: str = ""):
+    "env.toml with profile `name`: the local Slurm, the job's Python the container stand-in (the container's own"
+    "PYTHONPATH), and a job line that says when that Python has no nemotron_nb of its own; `extra`: more keys."
+    _write_env(work, f"""
+[{name}]
+executor = "slurm"
+account = "local"
+partition = "debug"
+time = "00:15:00"
+tunnel = "local"
+{extra}env_vars = {{ PYTHONPATH = "/opt/container/python" }}
+startup_commands = ["export PATH={standin}:$PATH",
+                    "python3 -I -c 'import nemotron_nb' 2>/dev/null || echo '{NO_OWN_COPY}'"]
+""")
+
 def test_jobs_where_nemotron_nb_is_not_installed_run_the_shipped_code_and_its_edits(tmp_path, slurm):
     "A profile whose job Python has the dependencies but not nemotron_nb (a container stand-in first on PATH through"
     "`startup_commands`, the container's own PYTHONPATH): the tiny data prep and 5 iterations of the tiny pretraining"
@@ -718,17 +733,7 @@ def test_jobs_where_nemotron_nb_is_not_installed_run_the_shipped_code_and_its_ed
     from nemotron_nb.ship import package_dir, source_hash, JOB_DEPENDENCIES
     standin = _container_standin(tmp_path / "container")
     work = tmp_path / "work"; work.mkdir()
-    _write_env(work, f"""
-[container]
-executor = "slurm"
-account = "local"
-partition = "debug"
-time = "00:15:00"
-tunnel = "local"
-env_vars = {{ PYTHONPATH = "/opt/container/python" }}
-startup_commands = ["export PATH={standin}:$PATH",
-                    "python3 -I -c 'import nemotron_nb' 2>/dev/null || echo '{NO_OWN_COPY}'"]
-""")
+    _write_standin_profile(work, "container", standin)
     env = _env(tmp_path, NEMOTRON_ENV_FILE=str(work / "env.toml"))
     tree = source_hash(package_dir())
 
@@ -793,25 +798,13 @@ startup_commands = ["export PATH={standin}:$PATH"]
     assert len(list((d / "code" / "wheels").glob("*.whl"))) == len(JOB_DEPENDENCIES) and job["code"]["wheels"] is True
 
 def test_original_profile_mock_smoke_run_on_a_node_without_the_project(tmp_path, slurm):
-    "The issue's user: a profile in the original launcher's key names (`nprocs_per_node`, `packager`, a key with no"
-    "meaning here), the original's smoke run in Megatron-Bridge's names with `data.mock=true`, `--run` on a job Python"
+    "The issue's user: a profile in the original launcher's key names (`nprocs_per_node`, `packager`), the"
+    "original's smoke run in Megatron-Bridge's names with `data.mock=true`, `--run` on a job Python"
     "without nemotron_nb: no data prep folder anywhere, the shipped code trains 3 iterations on synthetic tokens."
     from nemotron_nb.ship import package_dir, source_hash
     standin = _container_standin(tmp_path / "container")
     work = tmp_path / "work"; work.mkdir()
-    _write_env(work, f"""
-[cluster]
-executor = "slurm"
-account = "local"
-partition = "debug"
-time = "00:15:00"
-tunnel = "local"
-nprocs_per_node = 1
-packager = "pattern"
-env_vars = {{ PYTHONPATH = "/opt/container/python" }}
-startup_commands = ["export PATH={standin}:$PATH",
-                    "python3 -I -c 'import nemotron_nb' 2>/dev/null || echo '{NO_OWN_COPY}'"]
-""")
+    _write_standin_profile(work, "cluster", standin, 'nprocs_per_node = 1\npackager = "pattern"\n')
     smoke = ["data.mock=true", "train.global_batch_size=8", "train.train_iters=3", "scheduler.lr_warmup_iters=1",
              "model.hybrid_override_pattern=MEME*ME", "model.num_layers=7", "train.seq_length=64", "train.eval_interval=3",
              "train.eval_iters=1", "checkpoint.save_interval=3", "logger.log_interval=1", "checkpoint.export_hf=false",
