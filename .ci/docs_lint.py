@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Check rendered docs pages for what breaks them offline or shows a reader raw machinery, one function per defect:
 a script loaded from the network, TeX left as `$$` in the text, a widget's text repr in place of the widget, and an
-image whose file is not next to the page. Each function returns the problems it found in one page, as strings.
+image whose file is not next to the page, printed output shown as the notebook's list of lines. Each function returns the problems it found in one page, as strings.
 
 usage: docs_lint.py DIR_OR_PAGE...     (exit status 1 and one line per problem when any page has a defect)
 """
@@ -20,6 +20,7 @@ class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.script_srcs, self.inline_scripts, self.img_srcs, self.text, self.all_text = [], [], [], [], []
+        self.pre_text = []  # the text of each <pre> (outputs and code), one string a block
         self._open, self._in_script = [], False
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -28,12 +29,14 @@ class _Page(HTMLParser):
             self._in_script = True
         if tag == "img": self.img_srcs.append(a.get("src") or "")
         if tag in _SKIP_TEXT: self._open.append(tag)
+        if tag == "pre": self.pre_text.append("")
     def handle_endtag(self, tag):
         if tag == "script": self._in_script = False
         if tag in _SKIP_TEXT and tag in self._open: self._open.remove(tag)
     def handle_data(self, data):
         if self._in_script: self.inline_scripts.append(data); return
         self.all_text.append(data)
+        if "pre" in self._open: self.pre_text[-1] += data
         if not self._open: self.text.append(data)
 
 
@@ -66,6 +69,15 @@ def widget_reprs(html: str) -> list[str]:
             if (m := _WIDGET_REPR.search(line))]
 
 
+_LINES_LIST = re.compile(r"""^\[(['"]).*?\\n\1(, |\])""", re.S)
+
+
+def list_outputs(html: str) -> list[str]:
+    "Printed output shown as the notebook's JSON list of lines (`['a\\n', 'b\\n']`) instead of the text."
+    return [f"output shown as a list of lines: {' '.join(t[:50].split())}" for t in _parse(html).pre_text
+            if _LINES_LIST.match(t.strip())]
+
+
 def missing_images(html: str, page: Path) -> list[str]:
     "`<img src>` whose file does not exist relative to the page (a network URL counts as missing offline)."
     bad = []
@@ -87,7 +99,7 @@ def missing_scripts(html: str, page: Path) -> list[str]:
 def lint_page(page: Path) -> list[str]:
     "Every defect of one HTML page."
     html, page = Path(page).read_text(encoding="utf-8"), Path(page)
-    return (network_scripts(html) + raw_math(html) + widget_reprs(html) + missing_images(html, page)
+    return (network_scripts(html) + raw_math(html) + widget_reprs(html) + list_outputs(html) + missing_images(html, page)
             + missing_scripts(html, page))
 
 

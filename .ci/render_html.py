@@ -97,7 +97,8 @@ def render(proc: Path, out: Path) -> list[Path]:
         dest = out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         if p.suffix != ".ipynb": shutil.copy2(p, dest); continue
-        nb = nbformat.from_dict(prepare(json.loads(p.read_text(encoding="utf-8"))))
+        # `reads` joins each output's list of lines into its text, as Jupyter shows it (`from_dict` would not)
+        nb = nbformat.reads(json.dumps(prepare(json.loads(p.read_text(encoding="utf-8")))), as_version=4)
         body, _ = ex.from_notebook_node(nb, resources={"metadata": {"name": nb.metadata.get("title", p.stem)}})
         dest.with_suffix(".html").write_text(body, encoding="utf-8")
         pages.append(dest.with_suffix(".html"))

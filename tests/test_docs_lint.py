@@ -27,15 +27,16 @@ def test_each_defect_fails_the_bad_page():
     assert len(lint.raw_math(html)) == 1 and "$$S_t = e^{\\Delta_t A}" in lint.raw_math(html)[0]
     assert lint.widget_reprs(html) == [
         "widget repr in the page: VBox(children=(HBox(children=(Dropdown(description='mo"]
+    assert lint.list_outputs(html) == ["output shown as a list of lines: ['max |chunked - sequential| = 3.58e-07\\n', 'done\\"]
     assert lint.missing_images(html, BAD) == ["missing image: images/builder.png",
                                               "image not next to the page: 'https://example.org/remote.png'"]
     assert lint.missing_scripts(html, BAD) == ["missing script: plotly.min.js"]
-    assert len(lint.lint([BAD.parent])[str(BAD)]) == 7
+    assert len(lint.lint([BAD.parent])[str(BAD)]) == 8
 
 
 def test_clean_pages_pass():
     html = GOOD.read_text()
-    for check in (lint.network_scripts, lint.raw_math, lint.widget_reprs): assert check(html) == []
+    for check in (lint.network_scripts, lint.raw_math, lint.widget_reprs, lint.list_outputs): assert check(html) == []
     assert lint.missing_images(html, GOOD) == [] and lint.missing_scripts(html, GOOD) == []
     assert lint.lint([FIX / "good_page"]) == {}  # index.html and stages/page.html, whose links go one folder up
 
@@ -45,7 +46,7 @@ def test_the_command_line_exit_status(capsys):
     run = lambda p: subprocess.run([sys.executable, str(ROOT / ".ci" / "docs_lint.py"), str(p)], capture_output=True,
                                    text=True)
     bad, good = run(BAD), run(FIX / "good_page")
-    assert (bad.returncode, len(bad.stdout.splitlines()), good.returncode, good.stdout) == (1, 7, 0, "")
+    assert (bad.returncode, len(bad.stdout.splitlines()), good.returncode, good.stdout) == (1, 8, 0, "")
 
 
 def test_tex_becomes_mathml_outside_code():
