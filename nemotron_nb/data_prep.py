@@ -484,7 +484,7 @@ class _Progress:
                             TimeElapsedColumn(), console=console, disable=disable, transient=False)
         self.task = self.bar.add_task("", total=total, completed=done, docs=0, tokens=0, rate=0.0)
     def __enter__(self): self.bar.__enter__(); return self
-    def __exit__(self, *a): self.bar.__exit__(*a)
+    def __exit__(self, *a): self.bar.refresh(); self.bar.__exit__(*a)  # in Jupyter rich draws no last frame itself
     def add(self, docs: int, tokens: int, shards: int = 0):
         self.docs += docs; self.tokens += tokens
         rate = self.tokens / max(time.time() - self.start, 1e-9)
