@@ -13,8 +13,8 @@ from .data_prep import read_metadata
 # %% auto #0
 __all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'PHASE_COLORS', 'human_count', 'layer_map_figure', 'schedule_phases',
            'lr_schedule_figure', 'raw_blend_figure', 'blend_shares', 'blend_figure', 'train_valid_records',
-           'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure', 'shard_receipts',
-           'data_prep_throughput_figure']
+           'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure', 'replay_expert_bias',
+           'shard_receipts', 'data_prep_throughput_figure']
 
 # %% ../nbs/40_plots.ipynb #3610f63f
 _UNITS = (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3))
@@ -140,10 +140,10 @@ def blend_figure(data_dir, title: str | None = None):
     shares = blend_shares(data_dir)
     names = list(next(iter(shares.values())))
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="blend weight",
+    fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="sampling weight",
                          marker_color="#333", hovertemplate="%{x}: weight share %{y:.1%}<extra></extra>"))
     for split, color in zip(shares, ("#4C78A8", "#F58518", "#54A24B")):
-        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens",
+        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens on disk",
                              marker_color=color, customdata=[shares[split][n]["tokens"] for n in names],
                              hovertemplate="%{x}: %{customdata:,} " + split + " tokens (%{y:.1%})<extra></extra>"))
     meta = read_metadata(data_dir)
@@ -227,6 +227,20 @@ def expert_load_figure(run_dir, title: str | None = None):
     fig.update_yaxes(title_text="bias spread", row=2, col=1)
     fig.update_xaxes(title_text="iteration", row=2, col=1)
     return fig
+
+
+# %% ../nbs/40_plots.ipynb #305092b9
+def replay_expert_bias(router, x, steps: int) -> list[float]:
+    "Max/mean expert load of `router` (a `TopKRouter`) on fixed inputs `x` (T, h) over `steps` bias updates."
+    import torch.nn.functional as F
+    from nemotron_nb.moe import route, update_expert_bias, expert_counts
+    logits, bias, loads = F.linear(x.float(), router.weight.float()), router.e_score_correction_bias.clone(), []
+    for _ in range(steps):
+        idx, _ = route(logits, router.k, router.scaling, bias, router.num_groups, router.group_topk)  # (T, k)
+        counts = expert_counts(idx, logits.shape[1]).float()                                           # (E,)
+        loads.append(float(counts.max() / counts.mean()))
+        bias = update_expert_bias(bias, counts, router.bias_update_rate)
+    return loads
 
 
 # %% ../nbs/40_plots.ipynb #83e98a02
