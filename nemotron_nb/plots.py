@@ -12,9 +12,10 @@ from .data_prep import read_metadata
 
 # %% auto #0
 __all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'PHASE_COLORS', 'human_count', 'layer_map_figure', 'schedule_phases',
-           'lr_schedule_figure', 'raw_blend_figure', 'blend_shares', 'blend_figure', 'train_valid_records',
-           'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure', 'replay_expert_bias',
-           'shard_receipts', 'data_prep_throughput_figure']
+           'lr_schedule_figure', 'raw_blend_figure', 'blend_shares', 'blend_figure', 'blend_text',
+           'train_valid_records', 'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure',
+           'expert_balance', 'expert_balance_text', 'replay_expert_bias', 'shard_receipts',
+           'data_prep_throughput_figure']
 
 # %% ../nbs/40_plots.ipynb #3610f63f
 _UNITS = (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3))
@@ -143,7 +144,8 @@ def blend_figure(data_dir, title: str | None = None):
     fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="sampling weight",
                          marker_color="#333", hovertemplate="%{x}: weight share %{y:.1%}<extra></extra>"))
     for split, color in zip(shares, ("#4C78A8", "#F58518", "#54A24B")):
-        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens on disk",
+        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names],
+                             name=f"{split} tokens on disk",
                              marker_color=color, customdata=[shares[split][n]["tokens"] for n in names],
                              hovertemplate="%{x}: %{customdata:,} " + split + " tokens (%{y:.1%})<extra></extra>"))
     meta = read_metadata(data_dir)
@@ -151,6 +153,24 @@ def blend_figure(data_dir, title: str | None = None):
     fig.update_layout(barmode="group", title=title, yaxis=dict(title="share", tickformat=".0%"), height=380,
                       margin=dict(l=20, r=20, t=50, b=20))
     return fig
+
+# %% ../nbs/40_plots.ipynb #2ede5dae
+def blend_text(data_dir) -> str:
+    "What a data-prep output's sampling weights and tokens on disk say, in words computed from its files."
+    shares, meta = blend_shares(data_dir), read_metadata(data_dir)
+    names, splits = list(shares["train"]), list(shares)
+    weights = " and ".join(f"{shares['train'][n]['weight_share']:.0%} from `{n}`" for n in names)
+    on_disk = ", ".join(f"{shares[s][names[0]]['token_share']:.0%} of the {s} tokens" for s in splits)
+    ratio = {n: shares["train"][n]["weight_share"] / max(shares["train"][n]["token_share"], 1e-12) for n in names}
+    up = max(ratio, key=ratio.get)
+    docs = " and ".join(f"{sum(d['splits'][s]['documents'] for d in meta['datasets'].values()):,} {s}"
+                        for s in ("valid", "test"))
+    return (f"The **sampling weight** is how often Megatron's `BlendedDataset` draws a sample from a dataset, in "
+            f"training and evaluation alike: {weights}. The **tokens on disk** follow the corpus: `{names[0]}` holds "
+            f"{on_disk}. So training draws `{up}` {ratio[up]:.1f}× as often as its share of the training tokens. "
+            f"The held-out sets are {docs} documents; the fewer they are, the more one long document moves a split's "
+            f"token share away from the others'.")
+
 
 # %% ../nbs/40_plots.ipynb #55bf2c64
 def train_valid_records(run_dir) -> tuple[list[dict], list[dict]]:
@@ -168,7 +188,7 @@ def tokens_per_iteration(run_dir) -> int:
 
 # %% ../nbs/40_plots.ipynb #9ab5b4e9
 def loss_figure(run_dir, x: str = "iteration", title: str | None = None):
-    "Training LM and MTP losses and the validation LM loss of a run, the aux loss below, against `iteration` or `tokens`."
+    "Training LM and MTP losses and validation LM loss of a run, aux loss below, against `iteration` or `tokens`."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     if x not in ("iteration", "tokens"): raise ConfigError(f"x={x!r}: expected 'iteration' or 'tokens'")
@@ -227,6 +247,37 @@ def expert_load_figure(run_dir, title: str | None = None):
     fig.update_yaxes(title_text="bias spread", row=2, col=1)
     fig.update_xaxes(title_text="iteration", row=2, col=1)
     return fig
+
+
+# %% ../nbs/40_plots.ipynb #4183a9a5
+def expert_balance(run_dir) -> dict:
+    "Per MoE router of a run: its load (max/mean) per iteration and last bias spread; u, iterations, E and k."
+    import yaml
+    rows = [r for r in train_valid_records(run_dir)[0] if r.get("expert_load")]
+    if not rows: raise ConfigError(f"{Path(run_dir) / 'metrics.jsonl'}: no expert load logged")
+    m = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())["model"]
+    return {"loads": [[r["expert_load"][i] for r in rows] for i in range(len(rows[-1]["expert_load"]))],
+            "spread": rows[-1].get("expert_bias", []), "u": bias_update_rate(run_dir), "steps": rows[-1]["iteration"],
+            "E": m["num_moe_experts"], "k": m["moe_router_topk"]}
+
+
+# %% ../nbs/40_plots.ipynb #83dc30d0
+def expert_balance_text(run_dir, balanced: float = 1.5) -> str:
+    "What a run's expert load and bias show, in words computed from them (`balanced`: the busiest expert's load bound)."
+    b = expert_balance(run_dir); loads, u, t = b["loads"], b["u"] or 0, b["steps"]
+    path = "; ".join(f"MoE {i}: {l[0]:.2f} → {max(l):.2f} at its worst → {l[-1]:.2f}" for i, l in enumerate(loads))
+    worst = max(range(len(loads)), key=lambda i: loads[i][-1])
+    ok = [f"MoE {i}" for i, l in enumerate(loads) if l[-1] <= balanced]
+    mid = [f"MoE {i} {'came down to' if l[-1] < max(l) else 'stayed at'} {l[-1]:.2f}×" for i, l in enumerate(loads)
+           if l[-1] > balanced and i != worst]
+    end = (f"Every layer ended within {balanced:g}× of the mean." if loads[worst][-1] <= balanced else
+           f"{' and '.join(ok) or 'No layer'} ended within {balanced:g}× of the mean"
+           + "".join(f"; {m}" for m in mid) + f"; MoE {worst} still gives its "
+           f"busiest expert {loads[worst][-1]:.2f}× the mean (E/k = {b['E'] / b['k']:g} when every token picks "
+           f"the same {b['k']} experts): its router prefers that expert by more than the bias has yet offset.")
+    return (f"Max/mean load per layer, first → worst → last iteration: {path}. The bias moves each expert by "
+            f"u = {u:g} per step, so after {t} steps two experts' biases differ by at most 2·u·t = {2 * u * t:g}; "
+            f"the spreads reached {', '.join(f'{s:.3g}' for s in b['spread'])}. {end}")
 
 
 # %% ../nbs/40_plots.ipynb #305092b9
