@@ -55,9 +55,12 @@ def layer_map_figure(model: ModelConfig | str, title: str | None = None):
     for prev, cur in zip(layers, layers[1:]):
         if cur.stage != prev.stage and cur.mtp_depth == 0:
             fig.add_vline(x=x[cur.index] - 0.5, line_dash="dash", line_color="black")
-    for depth in sorted({l.mtp_depth for l in layers if l.mtp_depth}):
+    depths = sorted({l.mtp_depth for l in layers if l.mtp_depth})
+    for depth in depths:  # each depth's number over its layers, "MTP depth" over them all
         xs = [x[l.index] for l in layers if l.mtp_depth == depth]
-        fig.add_annotation(x=(min(xs) + max(xs)) / 2, y=1, yanchor="bottom", text=f"MTP {depth}", showarrow=False)
+        fig.add_annotation(x=(min(xs) + max(xs)) / 2, y=1, yanchor="bottom", text=str(depth), showarrow=False)
+    if depths: fig.add_annotation(x=max(x) + 0.5, xanchor="right", y=1.17, yanchor="bottom", text="MTP depth",
+                                  showarrow=False)
     fig.update_layout(title=title or _layer_title(m, layers), barmode="overlay", height=220, bargap=0,
                       yaxis=dict(visible=False, range=[0, 1.35]), xaxis=dict(title="layer"),
                       legend=dict(orientation="h", y=-0.5), margin=dict(l=20, r=20, t=50, b=20))
@@ -90,8 +93,9 @@ def lr_schedule_figure(cfg, title: str | None = None):
     for i, (name, a, b) in enumerate(phases):
         fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLORS.get(name, "#4C78A8"), opacity=0.12, line_width=0)
         narrow = (b - a) < 0.2 * span  # a short phase: its label starts at the phase and reads on to the right
-        fig.add_annotation(x=a if narrow else (a + b) / 2, xanchor="left" if narrow else "center", y=1 - 0.1 * (i % 2),
-                           yref="paper", yanchor="top", text=name, showarrow=False)
+        fig.add_annotation(x=a if narrow else (a + b) / 2, xanchor="left" if narrow else "center", y=1 + 0.1 * (i % 2),
+                           yref="paper", yanchor="bottom", text=name, showarrow=False)  # above the curve
+    fig.update_layout(margin=dict(t=90), height=360)
     return fig
 
 
