@@ -25,9 +25,9 @@ from .blend import (BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_j
 __all__ = ['TEXT_EXTS', 'BAD_REASONS', 'READERS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'TEMP_RE', 'OUTPUT_FILES',
            'TASK_ENV', 'SourceFile', 'list_source_files', 'reader', 'read_rows', 'Part', 'assign_parts',
            'output_folder', 'artifact_name', 'check_output_folder', 'check_data_prep', 'ShardTask', 'Plan', 'make_plan',
-           'process_shard', 'receipt_ok', 'default_workers', 'ShardError', 'execute', 'summarize', 'pieces_of',
-           'empty_datasets', 'summary_table', 'writer_gone', 'remove_temp_files', 'OutputLock', 'clear_outputs',
-           'remove_stale', 'task_group', 'shard_group', 'TasksLock', 'read_metadata', 'data_tokenizer',
+           'process_shard', 'receipt_ok', 'default_workers', 'readable_rich_html', 'ShardError', 'execute', 'summarize',
+           'pieces_of', 'empty_datasets', 'summary_table', 'writer_gone', 'remove_temp_files', 'OutputLock',
+           'clear_outputs', 'remove_stale', 'task_group', 'shard_group', 'TasksLock', 'read_metadata', 'data_tokenizer',
            'write_small_blend', 'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
@@ -484,11 +484,20 @@ class _Progress:
                             TimeElapsedColumn(), console=console, disable=disable, transient=False)
         self.task = self.bar.add_task("", total=total, completed=done, docs=0, tokens=0, rate=0.0)
     def __enter__(self): self.bar.__enter__(); return self
-    def __exit__(self, *a): self.bar.__exit__(*a)
+    def __exit__(self, *a): self.bar.refresh(); self.bar.__exit__(*a)  # in Jupyter rich draws no last frame itself
     def add(self, docs: int, tokens: int, shards: int = 0):
         self.docs += docs; self.tokens += tokens
         rate = self.tokens / max(time.time() - self.start, 1e-9)
         self.bar.update(self.task, advance=shards, docs=self.docs, tokens=self.tokens, rate=rate)
+
+# %% ../nbs/13_data_prep.ipynb #091a5d5f
+def readable_rich_html():
+    "Pad the bottom of rich's Jupyter `<pre>` so that the underscores of its last line are not clipped."
+    import rich.jupyter
+    fmt = rich.jupyter.JUPYTER_HTML_FORMAT
+    if "padding-bottom" not in fmt:
+        rich.jupyter.JUPYTER_HTML_FORMAT = fmt.replace("line-height:normal;", "line-height:normal;padding-bottom:0.25em;")
+
 
 # %% ../nbs/13_data_prep.ipynb #e0933499
 class ShardError(RuntimeError):
@@ -901,6 +910,7 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
     `ConfigError` on bad input). `task`: (rank, number of tasks, job id) of this process among the tasks of one job;
     default `task_group()`."""
     from rich.console import Console
+    readable_rich_html()
     console = console or Console(stderr=False, highlight=False)
     t0 = time.time()
     rank, num, group = task or task_group()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_hf.ipynb #2f5206c0
 from __future__ import annotations
-import dataclasses, json, re
+import contextlib, dataclasses, json, logging, re
 from pathlib import Path
 import torch
 from .config import ModelConfig, ConfigError
@@ -13,7 +13,8 @@ from .model import NemotronModel, build_model
 from .moe import TopKRouter
 
 # %% auto #0
-__all__ = ['hf_config', 'model_config_from_hf', 'to_hf', 'from_hf', 'save_hf_checkpoint', 'load_hf_checkpoint']
+__all__ = ['hf_config', 'model_config_from_hf', 'to_hf', 'from_hf', 'quiet_transformers', 'save_hf_checkpoint',
+           'load_hf_checkpoint']
 
 # %% ../nbs/06_hf.ipynb #0e3e58b0
 def _check_hf_routing(n_group: int, topk_group: int, k: int):
@@ -133,6 +134,20 @@ def from_hf(hf_model) -> NemotronModel:
         raise ValueError(f"weights do not match: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model.to(next(hf_model.parameters()).dtype).eval()
 
+# %% ../nbs/06_hf.ipynb #9b773c18
+@contextlib.contextmanager
+def quiet_transformers():
+    "Within the block: no `transformers` warning that a fused kernel is missing, no checkpoint progress bars."
+    from transformers.utils import logging as hf_logging
+    kernels = logging.getLogger("transformers.integrations.hub_kernels")
+    level, bars = kernels.level, hf_logging.is_progress_bar_enabled()
+    kernels.setLevel(logging.ERROR); hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        kernels.setLevel(level)
+        if bars: hf_logging.enable_progress_bar()
+
+
 # %% ../nbs/06_hf.ipynb #2557f8a7
 def _mtp_to_hf(model: NemotronModel) -> dict:
     "Our MTP tensors under the checkpoint's flattened `mtp.layers.{outer·P+inner}` names, experts split one per tensor."
@@ -170,7 +185,7 @@ def save_hf_checkpoint(model: NemotronModel, path):
     "Write a Hugging Face Nemotron-H checkpoint of `model` to `path`, MTP weights included."
     from safetensors.torch import load_file, save_file
     path = Path(path)
-    to_hf(model).save_pretrained(path)
+    with quiet_transformers(): to_hf(model).save_pretrained(path)
     mtp = _mtp_to_hf(model)
     if not mtp: return path
     index = path / "model.safetensors.index.json"
@@ -194,7 +209,7 @@ def load_hf_checkpoint(path) -> NemotronModel:
     path = Path(path)
     try: model_config_from_hf(NemotronHConfig.from_pretrained(path))        # refuse before reading any weights
     except ConfigError as e: raise ConfigError(f"{path / 'config.json'}: {e}") from None
-    model = from_hf(NemotronHForCausalLM.from_pretrained(path))
+    with quiet_transformers(): model = from_hf(NemotronHForCausalLM.from_pretrained(path))
     mtp = {}
     for f in sorted(path.glob("*.safetensors")):
         with safe_open(f, "pt") as st:

@@ -11,15 +11,32 @@ from .pattern import layer_map, param_counts
 from .data_prep import read_metadata
 
 # %% auto #0
-__all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'layer_map_figure', 'schedule_phases', 'lr_schedule_figure',
-           'raw_blend_figure', 'blend_shares', 'blend_figure', 'train_valid_records', 'tokens_per_iteration',
-           'loss_figure', 'expert_load_figure', 'shard_receipts', 'data_prep_throughput_figure']
+__all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'PHASE_COLORS', 'human_count', 'layer_map_figure', 'schedule_phases',
+           'lr_schedule_figure', 'raw_blend_figure', 'blend_shares', 'blend_figure', 'blend_text',
+           'train_valid_records', 'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure',
+           'expert_balance', 'expert_balance_text', 'replay_expert_bias', 'shard_receipts',
+           'data_prep_throughput_figure']
+
+# %% ../nbs/40_plots.ipynb #3610f63f
+_UNITS = (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3))
+
+def human_count(n: float, digits: int = 3) -> str:
+    "`n` with `digits` significant digits and a unit: 2,894,454 -> '2.89 M', 31,577,937,344 -> '31.6 B'."
+    for unit, size in _UNITS:
+        if abs(float(f"{n / size:.{digits}g}")) >= 1: return f"{n / size:.{digits}g} {unit}"
+    return f"{n:.{digits}g}"
+
 
 # %% ../nbs/40_plots.ipynb #2a9345fb
 KIND_COLORS = {"mamba": "#4C78A8", "attention": "#F58518", "moe": "#54A24B", "mlp": "#B279A2"}
 KIND_CODES = {k: i for i, k in enumerate(KIND_COLORS)}
 LAYER_HOVER = ("layer %{customdata[0]} (%{customdata[1]}): {kind}<br>%{customdata[2]:,} parameters "
                "(%{customdata[3]:,} active)<br>stage %{customdata[4]}, MTP depth %{customdata[5]}<extra></extra>")
+
+def _layer_title(m: ModelConfig, layers) -> str:
+    c, main = param_counts(m), len([l for l in layers if not l.mtp_depth])
+    mtp = f" + MTP {human_count(c.mtp)}" if c.mtp else ""
+    return f"{main} layers, {human_count(c.total, 4)} parameters{mtp}, {human_count(c.active)} active"
 
 def layer_map_figure(model: ModelConfig | str, title: str | None = None):
     "A one-row map of the layers of `model` (a `ModelConfig` or a preset name)."
@@ -38,13 +55,17 @@ def layer_map_figure(model: ModelConfig | str, title: str | None = None):
     for prev, cur in zip(layers, layers[1:]):
         if cur.stage != prev.stage and cur.mtp_depth == 0:
             fig.add_vline(x=x[cur.index] - 0.5, line_dash="dash", line_color="black")
-    c = param_counts(m)
-    mtp = f" + MTP {c.mtp/1e9:.3g} B" if c.mtp else ""
-    main = len([l for l in layers if not l.mtp_depth])
-    fig.update_layout(title=title or f"{main} layers, {c.total/1e9:.4g} B parameters{mtp}, {c.active/1e9:.3g} B active",
-                      barmode="overlay", height=220, yaxis=dict(visible=False), xaxis=dict(title="layer"),
-                      bargap=0, legend=dict(orientation="h", y=-0.5), margin=dict(l=20, r=20, t=50, b=20))
+    depths = sorted({l.mtp_depth for l in layers if l.mtp_depth})
+    for depth in depths:  # each depth's number over its layers, "MTP depth" over them all
+        xs = [x[l.index] for l in layers if l.mtp_depth == depth]
+        fig.add_annotation(x=(min(xs) + max(xs)) / 2, y=1, yanchor="bottom", text=str(depth), showarrow=False)
+    if depths: fig.add_annotation(x=max(x) + 0.5, xanchor="right", y=1.17, yanchor="bottom", text="MTP depth",
+                                  showarrow=False)
+    fig.update_layout(title=title or _layer_title(m, layers), barmode="overlay", height=220, bargap=0,
+                      yaxis=dict(visible=False, range=[0, 1.35]), xaxis=dict(title="layer"),
+                      legend=dict(orientation="h", y=-0.5), margin=dict(l=20, r=20, t=50, b=20))
     return fig
+
 
 # %% ../nbs/40_plots.ipynb #0ddcfa34
 def schedule_phases(cfg) -> list[tuple[str, int, int]]:
@@ -60,16 +81,23 @@ def schedule_phases(cfg) -> list[tuple[str, int, int]]:
     return out + [(f"decay ({s.decay_style})", s.warmup_iters, end)]
 
 # %% ../nbs/40_plots.ipynb #276d2af8
+PHASE_COLORS = {"warmup": "#F58518", "stable": "#54A24B", "constant": "#54A24B"}
+
 def lr_schedule_figure(cfg, title: str | None = None):
-    "The learning rate of `cfg` over its iterations, with warmup, stable and decay shaded."
+    "The learning rate of `cfg` over its iterations, with warmup, stable and decay shaded and labelled."
     from nemotron_nb.schedule import schedule_figure
     title = title or f"learning rate: {cfg.scheduler.lr_decay_style}, peak {cfg.optimizer.lr:g}"
     fig = schedule_figure(cfg, title=title)
-    colors = {"warmup": "#F58518", "stable": "#54A24B", "constant": "#54A24B"}
-    for name, a, b in schedule_phases(cfg):
-        fig.add_vrect(x0=a, x1=b, fillcolor=colors.get(name, "#4C78A8"), opacity=0.12, line_width=0,
-                      annotation_text=name, annotation_position="top left")
+    phases = schedule_phases(cfg)
+    span = max(b for _, _, b in phases) or 1
+    for i, (name, a, b) in enumerate(phases):
+        fig.add_vrect(x0=a, x1=b, fillcolor=PHASE_COLORS.get(name, "#4C78A8"), opacity=0.12, line_width=0)
+        narrow = (b - a) < 0.2 * span  # a short phase: its label starts at the phase and reads on to the right
+        fig.add_annotation(x=a if narrow else (a + b) / 2, xanchor="left" if narrow else "center", y=1 + 0.1 * (i % 2),
+                           yref="paper", yanchor="bottom", text=name, showarrow=False)  # above the curve
+    fig.update_layout(margin=dict(t=90), height=360)
     return fig
+
 
 # %% ../nbs/40_plots.ipynb #42ab244b
 def raw_blend_figure(blend_path, title: str | None = None):
@@ -117,10 +145,11 @@ def blend_figure(data_dir, title: str | None = None):
     shares = blend_shares(data_dir)
     names = list(next(iter(shares.values())))
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="blend weight",
+    fig.add_trace(go.Bar(x=names, y=[shares["train"][n]["weight_share"] for n in names], name="sampling weight",
                          marker_color="#333", hovertemplate="%{x}: weight share %{y:.1%}<extra></extra>"))
     for split, color in zip(shares, ("#4C78A8", "#F58518", "#54A24B")):
-        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names], name=f"{split} tokens",
+        fig.add_trace(go.Bar(x=names, y=[shares[split][n]["token_share"] for n in names],
+                             name=f"{split} tokens on disk",
                              marker_color=color, customdata=[shares[split][n]["tokens"] for n in names],
                              hovertemplate="%{x}: %{customdata:,} " + split + " tokens (%{y:.1%})<extra></extra>"))
     meta = read_metadata(data_dir)
@@ -128,6 +157,24 @@ def blend_figure(data_dir, title: str | None = None):
     fig.update_layout(barmode="group", title=title, yaxis=dict(title="share", tickformat=".0%"), height=380,
                       margin=dict(l=20, r=20, t=50, b=20))
     return fig
+
+# %% ../nbs/40_plots.ipynb #2ede5dae
+def blend_text(data_dir) -> str:
+    "What a data-prep output's sampling weights and tokens on disk say, in words computed from its files."
+    shares, meta = blend_shares(data_dir), read_metadata(data_dir)
+    names, splits = list(shares["train"]), list(shares)
+    weights = " and ".join(f"{shares['train'][n]['weight_share']:.0%} from `{n}`" for n in names)
+    on_disk = ", ".join(f"{shares[s][names[0]]['token_share']:.0%} of the {s} tokens" for s in splits)
+    ratio = {n: shares["train"][n]["weight_share"] / max(shares["train"][n]["token_share"], 1e-12) for n in names}
+    up = max(ratio, key=ratio.get)
+    docs = " and ".join(f"{sum(d['splits'][s]['documents'] for d in meta['datasets'].values()):,} {s}"
+                        for s in ("valid", "test"))
+    return (f"The **sampling weight** is how often Megatron's `BlendedDataset` draws a sample from a dataset, in "
+            f"training and evaluation alike: {weights}. The **tokens on disk** follow the corpus: `{names[0]}` holds "
+            f"{on_disk}. So training draws `{up}` {ratio[up]:.1f}× as often as its share of the training tokens. "
+            f"The held-out sets are {docs} documents; the fewer they are, the more one long document moves a split's "
+            f"token share away from the others'.")
+
 
 # %% ../nbs/40_plots.ipynb #55bf2c64
 def train_valid_records(run_dir) -> tuple[list[dict], list[dict]]:
@@ -145,7 +192,7 @@ def tokens_per_iteration(run_dir) -> int:
 
 # %% ../nbs/40_plots.ipynb #9ab5b4e9
 def loss_figure(run_dir, x: str = "iteration", title: str | None = None):
-    "Training LM, MTP and aux losses and the validation LM loss of a run, against `iteration` or `tokens`."
+    "Training LM and MTP losses and validation LM loss of a run, aux loss below, against `iteration` or `tokens`."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     if x not in ("iteration", "tokens"): raise ConfigError(f"x={x!r}: expected 'iteration' or 'tokens'")
@@ -153,20 +200,32 @@ def loss_figure(run_dir, x: str = "iteration", title: str | None = None):
     scale = tokens_per_iteration(run_dir) if x == "tokens" else 1
     xs = lambda rs: [r["iteration"] * scale for r in rs]
     line = lambda rs, key, name, **kw: go.Scatter(x=xs(rs), y=[r[key] for r in rs], name=name, **kw)
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(line(train, "lm_loss", "train LM loss", mode="lines"))
+    aux = any(r.get("aux_loss") for r in train)
+    fig = make_subplots(rows=2 if aux else 1, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3] if aux else None,
+                        vertical_spacing=0.08)
+    fig.add_trace(line(train, "lm_loss", "train LM loss", mode="lines"), row=1, col=1)
     if any(r.get("mtp_loss") for r in train):
-        fig.add_trace(line(train, "mtp_loss", "MTP loss (λ/D-scaled)", mode="lines"))
-    if valid: fig.add_trace(line(valid, "lm_loss", "valid LM loss", mode="lines+markers"))
-    if any(r.get("aux_loss") for r in train):
-        fig.add_trace(line(train, "aux_loss", "aux loss", mode="lines", line=dict(dash="dot")), secondary_y=True)
-        fig.update_yaxes(title_text="aux loss", secondary_y=True, exponentformat="e")
+        fig.add_trace(line(train, "mtp_loss", "MTP loss (λ/D-scaled)", mode="lines"), row=1, col=1)
+    if valid: fig.add_trace(line(valid, "lm_loss", "valid LM loss", mode="lines+markers"), row=1, col=1)
+    fig.update_yaxes(title_text="loss", row=1, col=1)
+    if aux:
+        fig.add_trace(line(train, "aux_loss", "aux loss", mode="lines", line=dict(dash="dot")), row=2, col=1)
+        fig.update_yaxes(title_text="aux loss", exponentformat="e", row=2, col=1)
+    fig.update_xaxes(title_text="tokens" if x == "tokens" else "iteration", row=2 if aux else 1, col=1)
     last = f", iteration {train[-1]['iteration']}" if train else ""
-    fig.update_layout(title=title or f"{Path(run_dir).name}{last}", height=380, margin=dict(l=20, r=20, t=50, b=20),
-                      xaxis_title="tokens" if x == "tokens" else "iteration", yaxis_title="loss")
+    fig.update_layout(title=title or f"{Path(run_dir).name}{last}", height=460 if aux else 380,
+                      margin=dict(l=20, r=20, t=50, b=20))
     return fig
 
+
 # %% ../nbs/40_plots.ipynb #9cd89e93
+def bias_update_rate(run_dir) -> float | None:
+    "The expert-bias update rate u of a run (from its `config.yaml`), None when the bias is off or unknown."
+    import yaml
+    p = Path(run_dir) / "config.yaml"
+    m = (yaml.safe_load(p.read_text()) or {}).get("model", {}) if p.exists() else {}
+    return m.get("moe_router_bias_update_rate") if m.get("moe_router_enable_expert_bias", True) else None
+
 def expert_load_figure(run_dir, title: str | None = None):
     "Heat map of the expert load (max/mean tokens) per MoE layer over iterations, with the expert-bias spread below."
     import plotly.graph_objects as go
@@ -174,20 +233,70 @@ def expert_load_figure(run_dir, title: str | None = None):
     rows = [r for r in train_valid_records(run_dir)[0] if r.get("expert_load")]
     if not rows:
         raise ConfigError(f"{Path(run_dir) / 'metrics.jsonl'}: no expert load logged (a model without MoE layers?)")
-    its, n = [r["iteration"] for r in rows], len(rows[0]["expert_load"])
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.08,
-                        subplot_titles=("expert load (max / mean tokens per expert)", "expert-bias spread (max - min)"))
+    its, n, u = [r["iteration"] for r in rows], len(rows[0]["expert_load"]), bias_update_rate(run_dir)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.1,
+                        subplot_titles=("expert load (max / mean tokens per expert)", "expert-bias spread (max − min)"))
     load = [[r["expert_load"][i] for r in rows] for i in range(n)]  # (MoE layer, iteration)
-    fig.add_trace(go.Heatmap(x=its, y=[f"MoE {i}" for i in range(n)], z=load,
-                             colorscale="Viridis", colorbar=dict(title="max/mean", len=0.55, y=0.75), name="load",
+    fig.add_trace(go.Heatmap(x=its, y=[f"MoE {i}" for i in range(n)], z=load, colorscale="Viridis", name="load",
+                             colorbar=dict(title="max/mean", len=0.5, y=1, yanchor="top"),
                              hovertemplate="iteration %{x}, %{y}: %{z:.2f}<extra></extra>"), row=1, col=1)
     for i in range(len(rows[0].get("expert_bias", []))):
         fig.add_trace(go.Scatter(x=its, y=[r["expert_bias"][i] for r in rows], mode="lines", name=f"bias MoE {i}"),
                       row=2, col=1)
-    fig.update_layout(title=title or f"{Path(run_dir).name}: expert load per layer", height=480,
-                      margin=dict(l=20, r=20, t=70, b=20))
+    if u: fig.add_trace(go.Scatter(x=its, y=[2 * u * t for t in its], mode="lines", name=f"2·u·t (u = {u:g})",
+                                   line=dict(dash="dash", color="grey")), row=2, col=1)
+    fig.update_layout(title=title or f"{Path(run_dir).name}: expert load per layer", height=520,
+                      legend=dict(orientation="h", y=-0.18), margin=dict(l=20, r=20, t=70, b=20))
+    fig.update_yaxes(title_text="MoE layer", row=1, col=1)
+    fig.update_yaxes(title_text="bias spread", row=2, col=1)
     fig.update_xaxes(title_text="iteration", row=2, col=1)
     return fig
+
+
+# %% ../nbs/40_plots.ipynb #4183a9a5
+def expert_balance(run_dir) -> dict:
+    "Per MoE router of a run: its load (max/mean) per iteration and last bias spread; u, iterations, E and k."
+    import yaml
+    rows = [r for r in train_valid_records(run_dir)[0] if r.get("expert_load")]
+    if not rows: raise ConfigError(f"{Path(run_dir) / 'metrics.jsonl'}: no expert load logged")
+    m = yaml.safe_load((Path(run_dir) / "config.yaml").read_text())["model"]
+    return {"loads": [[r["expert_load"][i] for r in rows] for i in range(len(rows[-1]["expert_load"]))],
+            "spread": rows[-1].get("expert_bias", []), "u": bias_update_rate(run_dir), "steps": rows[-1]["iteration"],
+            "E": m["num_moe_experts"], "k": m["moe_router_topk"]}
+
+
+# %% ../nbs/40_plots.ipynb #83dc30d0
+def expert_balance_text(run_dir, balanced: float = 1.5) -> str:
+    "What a run's expert load and bias show, in words computed from them (`balanced`: the busiest expert's load bound)."
+    b = expert_balance(run_dir); loads, u, t = b["loads"], b["u"] or 0, b["steps"]
+    path = "; ".join(f"MoE {i}: {l[0]:.2f} → {max(l):.2f} at its worst → {l[-1]:.2f}" for i, l in enumerate(loads))
+    worst = max(range(len(loads)), key=lambda i: loads[i][-1])
+    ok = [f"MoE {i}" for i, l in enumerate(loads) if l[-1] <= balanced]
+    mid = [f"MoE {i} {'came down to' if l[-1] < max(l) else 'stayed at'} {l[-1]:.2f}×" for i, l in enumerate(loads)
+           if l[-1] > balanced and i != worst]
+    end = (f"Every layer ended within {balanced:g}× of the mean." if loads[worst][-1] <= balanced else
+           f"{' and '.join(ok) or 'No layer'} ended within {balanced:g}× of the mean"
+           + "".join(f"; {m}" for m in mid) + f"; MoE {worst} still gives its "
+           f"busiest expert {loads[worst][-1]:.2f}× the mean (E/k = {b['E'] / b['k']:g} when every token picks "
+           f"the same {b['k']} experts): its router prefers that expert by more than the bias has yet offset.")
+    return (f"Max/mean load per layer, first → worst → last iteration: {path}. The bias moves each expert by "
+            f"u = {u:g} per step, so after {t} steps two experts' biases differ by at most 2·u·t = {2 * u * t:g}; "
+            f"the spreads reached {', '.join(f'{s:.3g}' for s in b['spread'])}. {end}")
+
+
+# %% ../nbs/40_plots.ipynb #305092b9
+def replay_expert_bias(router, x, steps: int) -> list[float]:
+    "Max/mean expert load of `router` (a `TopKRouter`) on fixed inputs `x` (T, h) over `steps` bias updates."
+    import torch.nn.functional as F
+    from nemotron_nb.moe import route, update_expert_bias, expert_counts
+    logits, bias, loads = F.linear(x.float(), router.weight.float()), router.e_score_correction_bias.clone(), []
+    for _ in range(steps):
+        idx, _ = route(logits, router.k, router.scaling, bias, router.num_groups, router.group_topk)  # (T, k)
+        counts = expert_counts(idx, logits.shape[1]).float()                                           # (E,)
+        loads.append(float(counts.max() / counts.mean()))
+        bias = update_expert_bias(bias, counts, router.bias_update_rate)
+    return loads
+
 
 # %% ../nbs/40_plots.ipynb #83e98a02
 def shard_receipts(data_dir) -> list[dict]:
