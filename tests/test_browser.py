@@ -38,7 +38,7 @@ def test_builder_in_jupyterlab(tmp_path):
         page.click(".nemotron-dry-run")
         page.wait_for_function("() => document.querySelector('.nemotron-output').innerText.includes('nothing written')", timeout=30_000)
         out = page.inner_text(".nemotron-output")
-        assert "expert_model_parallel_size: 16" in out and "train_iters: 993404" in out
+        assert "expert_model_parallel_size: 16" in out and "train_iters: 794723" in out
         page.screenshot(path=str(tmp_path / "builder-super3-dry-run.png"), full_page=True)
     assert (tmp_path / "builder-super3-dry-run.png").stat().st_size > 10_000
 
