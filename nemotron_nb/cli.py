@@ -8,7 +8,7 @@ import importlib, shlex, sys
 from dataclasses import dataclass, field
 from .config import ConfigError, MODELS, to_yaml, did_you_mean
 from .recipe import available_configs, load_config
-from .estimate import memory_check, check_layout
+from .estimate import memory_check
 
 # %% auto #0
 __all__ = ['STAGES', 'TOOLS', 'COMMANDS', 'OPTIONS', 'KIND_OPTIONS', 'Stage', 'Tool', 'UsageError', 'Args', 'parse_args',
@@ -295,9 +295,7 @@ def dry_run_checks(st: Stage, cfg):
     if st.kind == "data_prep":
         from nemotron_nb.data_prep import check_data_prep
         check_data_prep(cfg)
-        return
-    check_layout(cfg)  # Megatron's start-up check of TP×PP×CP and EP×ETP×PP against the GPUs of `run.env`
-    if cfg.data.blend_path:  # a run.data artifact is resolved where the job runs
+    elif cfg.data.blend_path:  # a run.data artifact is resolved where the job runs
         from nemotron_nb.train import resolve_blend
         from nemotron_nb.loader import read_blend
         read_blend(resolve_blend(cfg)[0])

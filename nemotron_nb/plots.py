@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from .config import ModelConfig, model_preset, ConfigError
 from .pattern import layer_map, param_counts
+from .estimate import human_count
 from .data_prep import read_metadata
 
 # %% auto #0
@@ -39,9 +40,10 @@ def layer_map_figure(model: ModelConfig | str, title: str | None = None):
         if cur.stage != prev.stage and cur.mtp_depth == 0:
             fig.add_vline(x=x[cur.index] - 0.5, line_dash="dash", line_color="black")
     c = param_counts(m)
-    mtp = f" + MTP {c.mtp/1e9:.3g} B" if c.mtp else ""
+    mtp = f" + MTP {human_count(c.mtp)}" if c.mtp else ""  # counts for people: 2.89 M, 31.58 B
     main = len([l for l in layers if not l.mtp_depth])
-    fig.update_layout(title=title or f"{main} layers, {c.total/1e9:.4g} B parameters{mtp}, {c.active/1e9:.3g} B active",
+    fig.update_layout(title=title or f"{main} layers, {human_count(c.total, digits=4)} parameters{mtp}, "
+                                     f"{human_count(c.active)} active",
                       barmode="overlay", height=220, yaxis=dict(visible=False), xaxis=dict(title="layer"),
                       bargap=0, legend=dict(orientation="h", y=-0.5), margin=dict(l=20, r=20, t=50, b=20))
     return fig

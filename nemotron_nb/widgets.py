@@ -10,7 +10,7 @@ from fastcore.basics import patch
 from .config import ConfigError, MODELS, DECAY_STYLES, to_yaml, to_dict
 from .recipe import available_configs, load_config
 from .cli import STAGES, command_args, command_line, dry_run_checks, main as cli_main
-from .estimate import summarize, GPU_PEAK_BF16, human_count, human_duration
+from .estimate import summarize, check_layout, GPU_PEAK_BF16, human_count, human_duration
 
 # %% auto #0
 __all__ = ['FIELDS', 'FIELD_KEYS', 'PRETRAIN', 'THIS_MACHINE', 'field_values', 'Built', 'build', 'dry_run', 'panel_rows',
@@ -77,8 +77,8 @@ def build(model: str, config: str = "default", values: dict | None = None) -> Bu
     overrides += [f"{k}={_fmt(v)}" for k, v in values.items() if k not in base]
     try:
         cfg = load_config(model, config, overrides)
-        dry_run_checks(PRETRAIN, cfg)  # what `--dry-run` checks next: the parallel layout, the blend file
-        return Built(model, config, overrides, cfg=cfg)
+        dry_run_checks(PRETRAIN, cfg)  # what `--dry-run` checks next: the blend file
+        return Built(model, config, overrides, cfg=check_layout(cfg))  # what Megatron checks at start-up
     except ConfigError as e:  # under its field when the error names one (`ConfigError.key`), else ''
         return Built(model, config, overrides, errors={e.key if e.key in FIELD_KEYS else "": str(e)})
 
@@ -119,13 +119,14 @@ def panel_html(cfg, gpu: str = "H100") -> str:
 def submit(built: Built, profile: str | None = None):
     "Start the built config's command in a background process: `--batch PROFILE` through the launcher, or here."
     if built.cfg is None: raise ConfigError(next(iter(built.errors.values())))
-    import shutil, subprocess, sys
+    import shutil, subprocess, sys, tempfile
     from pathlib import Path
     exe = shutil.which("nemotron") or str(Path(sys.executable).parent / "nemotron")
     args = dict(model=built.model, stage_words=("pretrain",), config=built.config, overrides=built.overrides,
                 mode="batch", profile=profile)
-    proc = subprocess.Popen([exe, *command_args(**args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, f"started: {command_line(**args)} (pid {proc.pid})"
+    fd, log = tempfile.mkstemp(prefix="nemotron-submit-", suffix=".log")  # a file: a pipe nobody reads would fill up
+    with open(fd, "w") as out: proc = subprocess.Popen([exe, *command_args(**args)], stdout=out, stderr=subprocess.STDOUT)
+    return proc, f"started: {command_line(**args)} (pid {proc.pid}, its output in {log})"
 
 def env_profiles() -> list[str]:
     "The profiles of the `env.toml` the CLI would use here (none when there is no such file)."
