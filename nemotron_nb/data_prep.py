@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Optional
 from fastcore.basics import patch
 
 import numpy as np
-from .config import ConfigError, DataPrepConfig, redact, to_dict
+from .config import ConfigError, DataPrepConfig, redact, to_dict, rich_console
 from .tokenizer import (TextTokenizer, load_tokenizer, stdlib_dir, stdlib_source_files, pydoc_topics,
                                    tiny_corpus, hub_error)
 from .indexed import ShardWriter, TMP_SUFFIX
@@ -900,8 +900,7 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
     """Tokenize the blend of `cfg` into bin/idx shards and a `blend.json`; returns 0, or 1 if a shard failed (raises
     `ConfigError` on bad input). `task`: (rank, number of tasks, job id) of this process among the tasks of one job;
     default `task_group()`."""
-    from rich.console import Console
-    console = console or Console(stderr=False, highlight=False)
+    console = console or rich_console(stderr=False, highlight=False)
     t0 = time.time()
     rank, num, group = task or task_group()
     plan = make_plan(cfg)

@@ -125,7 +125,8 @@ def submit(built: Built, profile: str | None = None):
     args = dict(model=built.model, stage_words=("pretrain",), config=built.config, overrides=built.overrides,
                 mode="batch", profile=profile)
     fd, log = tempfile.mkstemp(prefix="nemotron-submit-", suffix=".log")  # a file: a pipe nobody reads would fill up
-    with open(fd, "w") as out: proc = subprocess.Popen([exe, *command_args(**args)], stdout=out, stderr=subprocess.STDOUT)
+    with open(fd, "w") as out:
+        proc = subprocess.Popen([exe, *command_args(**args)], stdout=out, stderr=subprocess.STDOUT)
     return proc, f"started: {command_line(**args)} (pid {proc.pid}, its output in {log})"
 
 def env_profiles() -> list[str]:
@@ -171,7 +172,8 @@ class ConfigBuilder:
         self.profile_choice = _classed(W.Dropdown(options=[THIS_MACHINE], description="profile"), "profile")
         self._refresh_profiles(profile)
         self.inputs = {key: field_input(key, label, tp, ch) for key, label, tp, ch in FIELDS}
-        self.errors = {key: _classed(W.HTML(layout=W.Layout(margin="0 0 0 1em")), "error") for key in FIELD_KEYS}
+        self.errors = {key: _classed(W.HTML(layout=W.Layout(margin="0 0 4px 1em", max_width="290px")), "error")
+                       for key in FIELD_KEYS}
         self.general_error, self.panel = _classed(W.HTML(), "error"), _classed(W.HTML(), "panel-box")
         self.layers, self.output, self.monitor_box = W.Output(), _classed(W.Output(), "output"), W.VBox()
         self.yaml = _classed(W.Textarea(layout=W.Layout(width="100%", height="220px"), disabled=True), "yaml")
@@ -184,7 +186,7 @@ class ConfigBuilder:
 # %% ../nbs/41_widgets.ipynb #3878205e
 @patch
 def _connect(self: ConfigBuilder):
-    "Wire the widgets (GPU type and profile included) to `refresh`, `_load_fields`, `_on_model` and the buttons' handlers."
+    "Wire the widgets to `refresh` (the profile too), `_load_fields`, `_on_model` and the buttons' handlers."
     self.model.observe(lambda _: self._on_model(), "value")
     self.config.observe(lambda _: self._load_fields(), "value")
     for w in (self.gpu, self.profile_choice): w.observe(lambda _: self.refresh(), "value")
@@ -214,7 +216,7 @@ def values(self: ConfigBuilder) -> dict:
 # %% ../nbs/41_widgets.ipynb #209151ef
 @patch
 def refresh(self: ConfigBuilder):
-    "Re-resolve the choices and update the errors, the buttons, the panel, the layer map, the YAML and the command line."
+    "Re-resolve the choices; update the errors, the buttons, the panel, the layer map, the YAML and the command line."
     if self._loading: return
     b = self.built = build(self.model.value, self.config.value, self.values())
     for key, w in self.errors.items(): w.value = _error_html(b.errors.get(key))
@@ -287,10 +289,11 @@ def on_submit(self: ConfigBuilder):
 @patch
 def widget(self: ConfigBuilder):
     "The builder's layout, one `VBox`."
-    W = self.W
-    rows = [W.HBox([self.inputs[k], self.errors[k]]) for k in FIELD_KEYS]
+    W, wide = self.W, "model.hybrid_layer_pattern"
+    row = lambda k: W.VBox([self.inputs[k], self.errors[k]])  # each error right under its field
+    fields = W.VBox([row(k) for k in FIELD_KEYS if k != wide], layout=W.Layout(flex="0 0 310px"))
     return W.VBox([W.HBox([self.model, self.config, self.gpu, self.profile_choice]), self.general_error,
-                   W.HBox([W.VBox(rows), self.panel]), self.layers, self.command,
+                   W.HBox([fields, self.panel]), row(wide), self.layers, self.command,
                    W.HBox([self.dry_button, self.submit_button]), self.output, self.monitor_box,
                    W.Accordion(children=[self.yaml], titles=("resolved config",))])
 
