@@ -86,6 +86,7 @@ def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
         wait_ran(page, above + 1, 60_000)
         page.wait_for_selector(".nemotron-panel", timeout=60_000)
         assert "31,577,937,344 total" in _panel(page)
+        assert "['\\r'" not in page.locator(".jp-CodeCell").nth(above).inner_text()  # no stray output with the builder
 
         page.select_option(".nemotron-model select", "super3")
         page.wait_for_function("() => document.querySelector('.nemotron-panel').innerText.includes('120,668,687,360 total')", timeout=30_000)
