@@ -17,7 +17,7 @@ __all__ = ['NANO3_PATTERN', 'SUPER3_PATTERN', 'MODEL_PRESETS', 'SECRET_WORDS', '
            'ConfigError', 'did_you_mean', 'is_secret_name', 'looks_like_token', 'is_secret', 'redact', 'shown',
            'RunConfig', 'DataConfig', 'TrainingConfig', 'OptimizerConfig', 'SchedulerConfig', 'CheckpointConfig',
            'LoggerConfig', 'PretrainConfig', 'TokenizerConfig', 'DataPrepConfig', 'type_name', 'all_keys', 'check_keys',
-           'YamlLoader', 'YamlDumper', 'yaml_load', 'to_dict', 'to_yaml']
+           'YamlLoader', 'YamlDumper', 'yaml_load', 'to_dict', 'to_yaml', 'rich_console']
 
 # %% ../nbs/00_config.ipynb #14aa6f92
 @dataclass(kw_only=True)
@@ -408,3 +408,13 @@ def to_yaml(cfg, secrets: bool = False) -> str:
     "A config as YAML (secret values redacted unless `secrets`)."
     d = to_dict(cfg)
     return yaml.dump(d if secrets else redact(d), Dumper=YamlDumper, sort_keys=False, default_flow_style=False)
+
+# %% ../nbs/00_config.ipynb #69a54cb7
+def rich_console(**kwargs):
+    "A rich `Console(**kwargs)` whose Jupyter HTML shows the underscores of its last line."
+    import rich.jupyter
+    from rich.console import Console
+    pre = "line-height:normal;"  # the style rich gives its Jupyter `<pre>` (rich.jupyter.JUPYTER_HTML_FORMAT)
+    if "padding-bottom" not in rich.jupyter.JUPYTER_HTML_FORMAT:
+        rich.jupyter.JUPYTER_HTML_FORMAT = rich.jupyter.JUPYTER_HTML_FORMAT.replace(pre, pre + "padding-bottom:2px;")
+    return Console(**kwargs)

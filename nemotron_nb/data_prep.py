@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Optional
 from fastcore.basics import patch
 
 import numpy as np
-from .config import ConfigError, DataPrepConfig, redact, to_dict
+from .config import ConfigError, DataPrepConfig, redact, to_dict, rich_console
 from .tokenizer import (TextTokenizer, load_tokenizer, stdlib_dir, stdlib_source_files, pydoc_topics,
                                    tiny_corpus, hub_error)
 from .indexed import ShardWriter, TMP_SUFFIX
@@ -25,9 +25,9 @@ from .blend import (BlendEntry, Holdout, Piece, SPLITS, load_blend, make_blend_j
 __all__ = ['TEXT_EXTS', 'BAD_REASONS', 'READERS', 'PLAN_VERSION', 'BATCH_DOCS', 'BATCH_CHARS', 'TEMP_RE', 'OUTPUT_FILES',
            'TASK_ENV', 'SourceFile', 'list_source_files', 'reader', 'read_rows', 'Part', 'assign_parts',
            'output_folder', 'artifact_name', 'check_output_folder', 'check_data_prep', 'ShardTask', 'Plan', 'make_plan',
-           'process_shard', 'receipt_ok', 'default_workers', 'readable_rich_html', 'ShardError', 'execute', 'summarize',
-           'pieces_of', 'empty_datasets', 'summary_table', 'writer_gone', 'remove_temp_files', 'OutputLock',
-           'clear_outputs', 'remove_stale', 'task_group', 'shard_group', 'TasksLock', 'read_metadata', 'data_tokenizer',
+           'process_shard', 'receipt_ok', 'default_workers', 'ShardError', 'execute', 'summarize', 'pieces_of',
+           'empty_datasets', 'summary_table', 'writer_gone', 'remove_temp_files', 'OutputLock', 'clear_outputs',
+           'remove_stale', 'task_group', 'shard_group', 'TasksLock', 'read_metadata', 'data_tokenizer',
            'write_small_blend', 'run_data_prep']
 
 # %% ../nbs/13_data_prep.ipynb #59f99dcd
@@ -490,15 +490,6 @@ class _Progress:
         rate = self.tokens / max(time.time() - self.start, 1e-9)
         self.bar.update(self.task, advance=shards, docs=self.docs, tokens=self.tokens, rate=rate)
 
-# %% ../nbs/13_data_prep.ipynb #091a5d5f
-def readable_rich_html():
-    "Pad the bottom of rich's Jupyter `<pre>` so that the underscores of its last line are not clipped."
-    import rich.jupyter
-    fmt = rich.jupyter.JUPYTER_HTML_FORMAT
-    if "padding-bottom" not in fmt:
-        rich.jupyter.JUPYTER_HTML_FORMAT = fmt.replace("line-height:normal;", "line-height:normal;padding-bottom:0.25em;")
-
-
 # %% ../nbs/13_data_prep.ipynb #e0933499
 class ShardError(RuntimeError):
     "A shard failed for a reason other than bad input (a full disk, a crashed worker); a rerun resumes after it."
@@ -909,9 +900,7 @@ def run_data_prep(cfg: DataPrepConfig, model: str = "nano3", config_name: Option
     """Tokenize the blend of `cfg` into bin/idx shards and a `blend.json`; returns 0, or 1 if a shard failed (raises
     `ConfigError` on bad input). `task`: (rank, number of tasks, job id) of this process among the tasks of one job;
     default `task_group()`."""
-    from rich.console import Console
-    readable_rich_html()
-    console = console or Console(stderr=False, highlight=False)
+    console = console or rich_console(stderr=False, highlight=False)
     t0 = time.time()
     rank, num, group = task or task_group()
     plan = make_plan(cfg)

@@ -15,7 +15,8 @@ from .pattern import (parse_pattern, param_counts, flops_per_token, layer_params
 __all__ = ['RECOMPUTE', 'LOCAL_ASSUMPTIONS', 'GPU_PEAK_BF16', 'GPU_MEMORY_GIB', 'DEFAULT_MFU', 'pipeline_stages', 'stage_params',
            'split_params', 'MemoryAssumptions', 'assumptions_for', 'layer_activations', 'MemoryEstimate',
            'stage_activations', 'memory_per_gpu', 'check_gpu', 'TimeEstimate', 'time_estimate', 'mfu', 'num_gpus',
-           'estimate', 'usable_gib', 'smallest_fit', 'fits', 'memory_check', 'summarize']
+           'check_layout', 'estimate', 'usable_gib', 'smallest_fit', 'fits', 'memory_check', 'human_count',
+           'human_duration', 'summarize']
 
 # %% ../nbs/01a_estimate.ipynb #3386a7b3
 def _layer_split(m: ModelConfig, symbol: str) -> tuple[int, int, int]:
@@ -114,9 +115,12 @@ class MemoryEstimate:
 def _parallel(m: ModelConfig, num_gpus: int):
     tp, pp, ep, etp, cp = (m.tensor_model_parallel_size, m.pipeline_model_parallel_size, m.expert_model_parallel_size,
                            m.expert_tensor_parallel_size, m.context_parallel_size)
-    if num_gpus % (tp * pp * cp): raise ConfigError(f"{num_gpus} GPUs are not a multiple of TP×PP×CP = {tp}×{pp}×{cp}")
+    if num_gpus % (tp * pp * cp):  # the error names the field a user would change: CP when set, else TP
+        raise ConfigError(f"{num_gpus} GPUs are not a multiple of TP×PP×CP = {tp}×{pp}×{cp}",
+                          key="model.context_parallel_size" if cp > 1 else "model.tensor_model_parallel_size")
     if num_gpus % (ep * etp * pp):
-        raise ConfigError(f"{num_gpus} GPUs are not a multiple of EP×ETP×PP = {ep}×{etp}×{pp}")
+        raise ConfigError(f"{num_gpus} GPUs are not a multiple of EP×ETP×PP = {ep}×{etp}×{pp}",
+                          key="model.expert_model_parallel_size")
     return tp, pp, ep, etp, cp, num_gpus // (tp * pp * cp), num_gpus // (ep * etp * pp)
 
 # %% ../nbs/01a_estimate.ipynb #621a63cc
@@ -201,6 +205,11 @@ def num_gpus(cfg: PretrainConfig) -> int:
     env = cfg.run.env or {}
     return max(1, int(env.get("nodes", 1) or 1) * int(env.get("gpus_per_node", 1) or 1))
 
+def check_layout(cfg: PretrainConfig) -> PretrainConfig:
+    "`cfg`, or the `ConfigError` Megatron raises at start-up: its GPUs not a multiple of TP×PP×CP or EP×ETP×PP."
+    if cfg.backend == "megatron": _parallel(cfg.model, num_gpus(cfg))
+    return cfg
+
 def estimate(cfg: PretrainConfig, gpus: int | None = None,
              assumptions: MemoryAssumptions | None = None) -> MemoryEstimate:
     "`memory_per_gpu` for the model, batch and GPUs of `cfg`, with its backend's assumptions."
@@ -279,6 +288,20 @@ def memory_check(cfg: PretrainConfig, gpu: str = "H100", gpus: int | None = None
     head = f"memory: {est.total / 2**30:.1f} GiB per GPU on {gpus or num_gpus(cfg)} × {gpu}"
     return ok, f"{head} fits ({cap})" if ok else f"{head} does not fit ({cap}); {suggestion}"
 
+# %% ../nbs/01a_estimate.ipynb #c07653e6
+def human_count(x: float, unit: str = "", digits: int = 3) -> str:
+    "`x` with an SI prefix and `digits` significant digits: `2.89 M`, `22.3 GFLOP` (B for 1e9 of a bare count)."
+    for div, prefix in ((1e12, "T"), (1e9, "G" if unit else "B"), (1e6, "M"), (1e3, "k")):
+        if abs(float(f"{x / div:.{digits}g}")) >= 1: return f"{x / div:.{digits}g} {prefix}{unit}"  # 999,999,999: 1 B
+    return f"{x:.{digits}g} {unit}".rstrip()
+
+def human_duration(seconds: float) -> str:
+    "A duration in the largest unit that keeps it above 1 (ms, s, min, h, days; years beside many days)."
+    for limit, div, unit in ((1, 1e-3, "ms"), (120, 1, "s"), (7200, 60, "min"), (2 * 86400, 3600, "h")):
+        if seconds < limit: return f"{seconds / div:.3g} {unit}"
+    days = seconds / 86400
+    return f"{days:,.1f} days" if days < 1000 else f"{days:,.0f} days ({days / 365.25:.1f} years)"
+
 # %% ../nbs/01a_estimate.ipynb #56962966
 def summarize(cfg: PretrainConfig, gpu: str = "H100", mfu: float = DEFAULT_MFU) -> dict:
     "The numbers of the config builder's panel: parameters, FLOPs, tokens per step, memory per GPU, time, MFU."
@@ -289,5 +312,5 @@ def summarize(cfg: PretrainConfig, gpu: str = "H100", mfu: float = DEFAULT_MFU) 
             "flops_per_token": t.flops_per_token, "tokens_per_step": t.tokens_per_step, "num_gpus": n, "gpu": gpu,
             "memory_per_gpu_gib": estimate(cfg).total / 2**30, "memory_fits": ok, "memory_check": line,
             "memory_assumptions": assumptions_for(cfg).describe(), "step_seconds": t.step_seconds,
-            "total_hours": t.total_seconds / 3600,
+            "total_hours": t.total_seconds / 3600, "train_iters": cfg.train.train_iters,
             "tokens_per_second_per_gpu": t.tokens_per_second_per_gpu, "mfu": t.mfu}

@@ -361,7 +361,8 @@ RECIPE_DIFFERENCES = {  # "section.field": (ours, the recipe's, why), for the de
         "logger.tensorboard_dir": ("<run>", "<run>", "tb_logs in the run folder"),
     },
     "super3": {  # phase1 against the lines of Megatron-Bridge 0.4.0's nemotron_3_super_pretrain_config()
-        "train.train_iters": (993404, 39735, "the original's phase1.yaml: the schedule of all 25T tokens"),
+        "train.train_iters": (794723, 39735, "phase 1 ends at 80% of the 25T-token schedule (the original's "
+                                            "phase1.yaml: 993404, stopped by hand)"),
         "scheduler.lr_warmup_iters": (7949, 333, "the original's phase1.yaml"),
         "mixed_precision": ("bf16_mixed", "nemotron_3_super_bf16_with_nvfp4_mixed",
                             "train.precision has no NVFP4 choice (it needs Blackwell GPUs and the Super container)"),

@@ -8,24 +8,15 @@ import json
 from pathlib import Path
 from .config import ModelConfig, model_preset, ConfigError
 from .pattern import layer_map, param_counts
+from .estimate import human_count
 from .data_prep import read_metadata
 
 # %% auto #0
-__all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'PHASE_COLORS', 'human_count', 'layer_map_figure', 'schedule_phases',
+__all__ = ['KIND_COLORS', 'KIND_CODES', 'LAYER_HOVER', 'PHASE_COLORS', 'layer_map_figure', 'schedule_phases',
            'lr_schedule_figure', 'raw_blend_figure', 'blend_shares', 'blend_figure', 'blend_text',
            'train_valid_records', 'tokens_per_iteration', 'loss_figure', 'bias_update_rate', 'expert_load_figure',
            'expert_balance', 'expert_balance_text', 'replay_expert_bias', 'shard_receipts',
            'data_prep_throughput_figure']
-
-# %% ../nbs/40_plots.ipynb #3610f63f
-_UNITS = (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3))
-
-def human_count(n: float, digits: int = 3) -> str:
-    "`n` with `digits` significant digits and a unit: 2,894,454 -> '2.89 M', 31,577,937,344 -> '31.6 B'."
-    for unit, size in _UNITS:
-        if abs(float(f"{n / size:.{digits}g}")) >= 1: return f"{n / size:.{digits}g} {unit}"
-    return f"{n:.{digits}g}"
-
 
 # %% ../nbs/40_plots.ipynb #2a9345fb
 KIND_COLORS = {"mamba": "#4C78A8", "attention": "#F58518", "moe": "#54A24B", "mlp": "#B279A2"}
@@ -36,7 +27,7 @@ LAYER_HOVER = ("layer %{customdata[0]} (%{customdata[1]}): {kind}<br>%{customdat
 def _layer_title(m: ModelConfig, layers) -> str:
     c, main = param_counts(m), len([l for l in layers if not l.mtp_depth])
     mtp = f" + MTP {human_count(c.mtp)}" if c.mtp else ""
-    return f"{main} layers, {human_count(c.total, 4)} parameters{mtp}, {human_count(c.active)} active"
+    return f"{main} layers, {human_count(c.total, digits=4)} parameters{mtp}, {human_count(c.active)} active"
 
 def layer_map_figure(model: ModelConfig | str, title: str | None = None):
     "A one-row map of the layers of `model` (a `ModelConfig` or a preset name)."

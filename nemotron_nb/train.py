@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from fastcore.basics import patch
 import numpy as np
 import torch
-from .config import PretrainConfig, ConfigError, to_dict, to_yaml, redact
+from .config import PretrainConfig, ConfigError, to_dict, to_yaml, redact, rich_console
 from .pattern import flops_per_token, param_counts
 from .model import build_model
 from .hf import save_hf_checkpoint
@@ -56,8 +56,7 @@ class TrainResult:
     mfu: float = 0.0
 
 def _console():
-    from rich.console import Console
-    return Console(highlight=False, soft_wrap=True)
+    return rich_console(highlight=False, soft_wrap=True)
 
 # %% ../nbs/22_train.ipynb #e5144c93
 def _diverged(iteration: int, s: StepStats, in_a_row: int, allowed: int, last_ckpt) -> str:

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from fastcore.basics import patch
 from .config import ConfigError, MODELS, DECAY_STYLES, to_yaml, to_dict
 from .recipe import available_configs, load_config
-from .cli import command_args, command_line, main as cli_main
-from .estimate import summarize, GPU_PEAK_BF16
+from .cli import STAGES, command_args, command_line, dry_run_checks, main as cli_main
+from .estimate import summarize, check_layout, GPU_PEAK_BF16, human_count, human_duration
 
 # %% auto #0
-__all__ = ['FIELDS', 'FIELD_KEYS', 'field_values', 'Built', 'build', 'dry_run', 'panel_rows', 'panel_html', 'submit',
-           'env_profiles', 'field_input', 'ConfigBuilder', 'RunMonitor']
+__all__ = ['FIELDS', 'FIELD_KEYS', 'PRETRAIN', 'THIS_MACHINE', 'field_values', 'Built', 'build', 'dry_run', 'panel_rows',
+           'panel_html', 'submit', 'env_profiles', 'field_input', 'ConfigBuilder', 'RunMonitor']
 
 # %% ../nbs/41_widgets.ipynb #0476bcb2
 FIELDS = (  # (config key, label, type, choices)
@@ -68,12 +68,17 @@ class Built:
     @property
     def yaml(self) -> str: return to_yaml(self.cfg) if self.cfg is not None else ""
 
+PRETRAIN = next(s for s in STAGES if s.kind == "pretrain")
+
 def build(model: str, config: str = "default", values: dict | None = None) -> Built:
     "Resolve a model, a config and edited field values as `nemotron <model> pretrain -c <config> key=value...` would."
     base, values = field_values(load_config(model, config)), values or {}
     overrides = [f"{k}={_fmt(v)}" for k, v in values.items() if k in base and v != base[k] and v is not None]
     overrides += [f"{k}={_fmt(v)}" for k, v in values.items() if k not in base]
-    try: return Built(model, config, overrides, cfg=load_config(model, config, overrides))
+    try:
+        cfg = load_config(model, config, overrides)
+        dry_run_checks(PRETRAIN, cfg)  # what `--dry-run` checks next: the blend file
+        return Built(model, config, overrides, cfg=check_layout(cfg))  # what Megatron checks at start-up
     except ConfigError as e:  # under its field when the error names one (`ConfigError.key`), else ''
         return Built(model, config, overrides, errors={e.key if e.key in FIELD_KEYS else "": str(e)})
 
@@ -86,12 +91,6 @@ def dry_run(built: Built, profile: str | None = None, mode: str = "batch") -> tu
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out): rc = cli_main(argv)
     return rc, out.getvalue()
 
-# %% ../nbs/41_widgets.ipynb #6a03a55b
-def _si(x: float, unit: str = "") -> str:
-    for div, suf in ((1e12, "T"), (1e9, "B" if not unit else "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div: return f"{x / div:.3g} {suf}{unit}"
-    return f"{x:.3g} {unit}"
-
 # %% ../nbs/41_widgets.ipynb #513fc7bf
 def panel_rows(cfg, gpu: str = "H100") -> list[tuple[str, str]]:
     "The panel's (label, value) rows: parameters, FLOPs/token, tokens/step, memory per GPU, time and MFU."
@@ -100,12 +99,13 @@ def panel_rows(cfg, gpu: str = "H100") -> list[tuple[str, str]]:
     check = s["memory_check"] if s["memory_fits"] else f"<span style='color:#c62828'>{s['memory_check']}</span>"
     return [("parameters", f"{s['total_params']:,} total" + (f" (+{mtp:,} MTP)" if mtp else "")),
             ("active parameters", f"{s['active_params']:,}"),
-            ("FLOPs per token", _si(s["flops_per_token"], "FLOP") + " (Megatron's formula)"),
+            ("FLOPs per token", human_count(s["flops_per_token"], "FLOP") + " (Megatron's formula)"),
             ("tokens per step", f"{s['tokens_per_step']:,}"),
             ("memory per GPU", f"{s['memory_per_gpu_gib']:.1f} GiB on {s['num_gpus']} GPU(s), estimated"),
             ("assumed", s["memory_assumptions"]), ("fits", check),  # the memory check, in red when it does not fit
             (f"time on {s['num_gpus']} × {gpu}",
-             f"{s['step_seconds']:.3g} s/step, {s['total_hours']:.3g} h in all at MFU {s['mfu']:.0%}"),
+             f"{human_duration(s['step_seconds'])} a step, {human_duration(s['total_hours'] * 3600)} for "
+             f"{s['train_iters']:,} iterations at MFU {s['mfu']:.0%}"),
             ("throughput", f"{s['tokens_per_second_per_gpu']:,.0f} tokens/s/GPU")]
 
 def panel_html(cfg, gpu: str = "H100") -> str:
@@ -119,13 +119,15 @@ def panel_html(cfg, gpu: str = "H100") -> str:
 def submit(built: Built, profile: str | None = None):
     "Start the built config's command in a background process: `--batch PROFILE` through the launcher, or here."
     if built.cfg is None: raise ConfigError(next(iter(built.errors.values())))
-    import shutil, subprocess, sys
+    import shutil, subprocess, sys, tempfile
     from pathlib import Path
     exe = shutil.which("nemotron") or str(Path(sys.executable).parent / "nemotron")
     args = dict(model=built.model, stage_words=("pretrain",), config=built.config, overrides=built.overrides,
                 mode="batch", profile=profile)
-    proc = subprocess.Popen([exe, *command_args(**args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc, f"started: {command_line(**args)} (pid {proc.pid})"
+    fd, log = tempfile.mkstemp(prefix="nemotron-submit-", suffix=".log")  # a file: a pipe nobody reads would fill up
+    with open(fd, "w") as out:
+        proc = subprocess.Popen([exe, *command_args(**args)], stdout=out, stderr=subprocess.STDOUT)
+    return proc, f"started: {command_line(**args)} (pid {proc.pid}, its output in {log})"
 
 def env_profiles() -> list[str]:
     "The profiles of the `env.toml` the CLI would use here (none when there is no such file)."
@@ -133,6 +135,8 @@ def env_profiles() -> list[str]:
     try: path = find_env_file()
     except ConfigError: return []
     return sorted(profiles(read_env_file(path))) if path else []
+
+THIS_MACHINE = ("this machine", "")  # the builder's profile choice for none: the command runs here
 
 # %% ../nbs/41_widgets.ipynb #98622eed
 def _classed(w, *names):
@@ -160,16 +164,16 @@ class ConfigBuilder:
     "An ipywidgets config builder and launcher for Stage 0 pretraining."
     def __init__(self, model: str = "nano3", config: str = "tiny", gpu: str = "H100", profile: str | None = None):
         import ipywidgets as W
-        self.W, self.built, self.monitor, self._loading = W, None, None, False
+        self.W, self.built, self.monitor, self._loading, self._shown_for, self._panel = W, None, None, False, None, ""
         self.model = _classed(W.Dropdown(options=list(MODELS), value=model, description="model"), "model")
         self.config = _classed(W.Combobox(options=available_configs(model), value=config, description="config",
                                           placeholder="a config name or a YAML path", ensure_option=False), "config")
         self.gpu = _classed(W.Dropdown(options=list(GPU_PEAK_BF16), value=gpu, description="GPU type"), "gpu")
-        choices = [("this machine", None)] + [(p, p) for p in env_profiles()]
-        profile = profile if profile in dict(choices).values() else None
-        self.profile_choice = _classed(W.Dropdown(options=choices, value=profile, description="profile"), "profile")
+        self.profile_choice = _classed(W.Dropdown(options=[THIS_MACHINE], description="profile"), "profile")
+        self._refresh_profiles(profile)
         self.inputs = {key: field_input(key, label, tp, ch) for key, label, tp, ch in FIELDS}
-        self.errors = {key: _classed(W.HTML(layout=W.Layout(margin="0 0 0 1em")), "error") for key in FIELD_KEYS}
+        self.errors = {key: _classed(W.HTML(layout=W.Layout(margin="0 0 4px 1em", max_width="290px")), "error")
+                       for key in FIELD_KEYS}
         self.general_error, self.panel = _classed(W.HTML(), "error"), _classed(W.HTML(), "panel-box")
         self.layers, self.output, self.monitor_box = W.Output(), _classed(W.Output(), "output"), W.VBox()
         self.yaml = _classed(W.Textarea(layout=W.Layout(width="100%", height="220px"), disabled=True), "yaml")
@@ -182,10 +186,10 @@ class ConfigBuilder:
 # %% ../nbs/41_widgets.ipynb #3878205e
 @patch
 def _connect(self: ConfigBuilder):
-    "Wire the widgets to `refresh`, `_load_fields`, `_on_model` and the buttons' handlers."
+    "Wire the widgets to `refresh` (the profile too), `_load_fields`, `_on_model` and the buttons' handlers."
     self.model.observe(lambda _: self._on_model(), "value")
     self.config.observe(lambda _: self._load_fields(), "value")
-    self.gpu.observe(lambda _: self.refresh(), "value")
+    for w in (self.gpu, self.profile_choice): w.observe(lambda _: self.refresh(), "value")
     for w in self.inputs.values(): w.observe(lambda _: self.refresh(), "value")
     self.dry_button.on_click(lambda _: self.on_dry_run())
     self.submit_button.on_click(lambda _: self.on_submit())
@@ -212,18 +216,45 @@ def values(self: ConfigBuilder) -> dict:
 # %% ../nbs/41_widgets.ipynb #209151ef
 @patch
 def refresh(self: ConfigBuilder):
-    "Re-resolve the choices and update the errors, the panel, the layer map, the YAML and the command line."
+    "Re-resolve the choices; update the errors, the buttons, the panel, the layer map, the YAML and the command line."
     if self._loading: return
     b = self.built = build(self.model.value, self.config.value, self.values())
     for key, w in self.errors.items(): w.value = _error_html(b.errors.get(key))
     self.general_error.value = _error_html(b.errors.get(""))
     self.command.value, self.yaml.value = b.command, b.yaml
-    if b.cfg is None: return
-    try: self.panel.value = panel_html(b.cfg, self.gpu.value)
+    self._refresh_profiles(); self._refresh_buttons()
+    if b.cfg is None:  # what the panel and the layer map show is for values that no longer stand
+        self.panel.value = f"<div style='opacity:0.35'>{self._panel}</div>"; self.layers.clear_output(); return
+    try: self._panel = self.panel.value = panel_html(b.cfg, self.gpu.value)
     except ConfigError as e: self.panel.value = _error_html(str(e))
     from nemotron_nb.plots import layer_map_figure
     self.layers.clear_output(wait=True)
     with self.layers: layer_map_figure(b.cfg.model).show()
+
+# %% ../nbs/41_widgets.ipynb #092a45e9
+@patch
+def _refresh_profiles(self: ConfigBuilder, keep: str | None = None):
+    "Offer `this machine` and the profiles of `env.toml` as it is now; keep the chosen one (or `keep`) while it exists."
+    try: options = (THIS_MACHINE, *((p, p) for p in env_profiles()))
+    except ConfigError: options = (THIS_MACHINE,)  # a broken env.toml: the dry run says what is wrong with it
+    w = self.profile_choice
+    keep = w.value if keep is None else keep
+    keep = keep if keep in dict(options).values() else ""
+    if tuple(w.options) == options and w.value == keep: return
+    loading, self._loading = self._loading, True  # one refresh for the change, by the caller
+    w.options, w.value, self._loading = options, keep, loading
+
+# %% ../nbs/41_widgets.ipynb #b13926b5
+@patch
+def _choices(self: ConfigBuilder) -> tuple: return self.built.command, self.profile_choice.value
+
+@patch
+def _refresh_buttons(self: ConfigBuilder):
+    "Disable Dry run and Submit while a value is wrong; clear an output that was for other choices."
+    why = "; ".join(self.built.errors.values())
+    for button in (self.dry_button, self.submit_button): button.disabled, button.tooltip = bool(why), why or None
+    if self._shown_for is not None and self._shown_for != self._choices():
+        self.output.outputs, self._shown_for = (), None
 
 # %% ../nbs/41_widgets.ipynb #970b882e
 @patch
@@ -240,17 +271,17 @@ def _show_text(out, text: str):
 
 @patch
 def on_dry_run(self: ConfigBuilder):
-    "Show exactly what `--dry-run` shows."
-    rc, out = dry_run(self.built, self.profile_choice.value)
-    _show_text(self.output, out)
+    "Show exactly what `--dry-run` shows, for the choices as they are now."
+    rc, out = dry_run(self.built, self.profile_choice.value or None)
+    _show_text(self.output, out); self._shown_for = self._choices()
 
 # %% ../nbs/41_widgets.ipynb #f3881854
 @patch
 def on_submit(self: ConfigBuilder):
     "Submit: with a profile through the launcher (`--batch`), else as a local process followed by a `RunMonitor`."
-    try: proc, msg = submit(self.built, self.profile_choice.value)
+    try: proc, msg = submit(self.built, self.profile_choice.value or None)
     except ConfigError as e: _show_text(self.output, f"error: {e}\n"); return
-    _show_text(self.output, msg + "\n")
+    _show_text(self.output, msg + "\n"); self._shown_for = self._choices()
     self.monitor = RunMonitor(self.built.cfg.checkpoint.save or "output/run", proc=proc).follow()
     self.monitor_box.children = (self.monitor.widget(),)
 
@@ -258,10 +289,11 @@ def on_submit(self: ConfigBuilder):
 @patch
 def widget(self: ConfigBuilder):
     "The builder's layout, one `VBox`."
-    W = self.W
-    rows = [W.HBox([self.inputs[k], self.errors[k]]) for k in FIELD_KEYS]
+    W, wide = self.W, "model.hybrid_layer_pattern"
+    row = lambda k: W.VBox([self.inputs[k], self.errors[k]])  # each error right under its field
+    fields = W.VBox([row(k) for k in FIELD_KEYS if k != wide], layout=W.Layout(flex="0 0 310px"))
     return W.VBox([W.HBox([self.model, self.config, self.gpu, self.profile_choice]), self.general_error,
-                   W.HBox([W.VBox(rows), self.panel]), self.layers, self.command,
+                   W.HBox([fields, self.panel]), row(wide), self.layers, self.command,
                    W.HBox([self.dry_button, self.submit_button]), self.output, self.monitor_box,
                    W.Accordion(children=[self.yaml], titles=("resolved config",))])
 

@@ -38,7 +38,7 @@ def test_builder_in_jupyterlab(tmp_path):
         page.click(".nemotron-dry-run")
         page.wait_for_function("() => document.querySelector('.nemotron-output').innerText.includes('nothing written')", timeout=30_000)
         out = page.inner_text(".nemotron-output")
-        assert "expert_model_parallel_size: 16" in out and "train_iters: 993404" in out
+        assert "expert_model_parallel_size: 16" in out and "train_iters: 794723" in out
         page.screenshot(path=str(tmp_path / "builder-super3-dry-run.png"), full_page=True)
     assert (tmp_path / "builder-super3-dry-run.png").stat().st_size > 10_000
 
@@ -86,6 +86,7 @@ def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
         wait_ran(page, above + 1, 60_000)
         page.wait_for_selector(".nemotron-panel", timeout=60_000)
         assert "31,577,937,344 total" in _panel(page)
+        assert "['\\r'" not in page.locator(".jp-CodeCell").nth(above).inner_text()  # no stray output with the builder
 
         page.select_option(".nemotron-model select", "super3")
         page.wait_for_function("() => document.querySelector('.nemotron-panel').innerText.includes('120,668,687,360 total')", timeout=30_000)
@@ -118,3 +119,58 @@ def test_stage_notebook_builder_dry_run_and_submit(tmp_path):
     assert points >= 2
     metrics = (tmp_path / "output" / "checkpoints" / "nano3-pretrain-model-tiny" / "metrics.jsonl").read_text().splitlines()
     assert len([l for l in metrics if '"split"' not in l]) >= 2
+
+
+def _field(page, key: str):
+    "The input of a builder field (its classes are `nemotron-<key with dashes>`)."
+    return page.locator(f".nemotron-{key.replace('.', '-').replace('_', '-')} input")
+
+def _set_field(page, key: str, value):
+    box = _field(page, key); box.fill(str(value)); box.press("Enter")
+
+def _wait_text(page, selector: str, text: str, present: bool = True, timeout: int = 30_000):
+    page.wait_for_function("([s, t, p]) => { const e = document.querySelector(s);"
+                           " return e && e.innerText.includes(t) === p; }", arg=[selector, text, present], timeout=timeout)
+
+def test_builder_memory_check_and_field_errors(tmp_path):
+    "super3 phase 1 on 4 nodes of H100: a red memory line with the smallest change; a layout Megatron refuses disables Dry run with its reason beside the field; applied whole, the change fits."
+    write_notebook(tmp_path / "builder.ipynb", ["from nemotron_nb.widgets import ConfigBuilder",
+                                                "ConfigBuilder('super3', 'phase1')"])
+    with jupyter_lab(tmp_path, tmp_path / "jupyter.log") as (base, token), browser_page() as page:
+        open_notebook(page, base, token, "builder.ipynb")
+        run_all(page); wait_idle(page, 300_000)
+        page.wait_for_selector(".nemotron-panel", timeout=60_000)
+        fits = page.inner_text(".nemotron-fits")
+        assert "179.6 GiB per GPU on 32 × H100 does not fit (68 of 80 GiB usable)" in fits, fits
+        assert page.eval_on_selector(".nemotron-fits span", "e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+        assert "recompute none" in page.inner_text(".nemotron-assumed")
+        assert "794,723 iterations" in page.inner_text(".nemotron-time") and "e+" not in _panel(page)
+        profile = page.eval_on_selector(".nemotron-profile select", "s => s.options[s.selectedIndex].text")
+        assert profile.replace("\xa0", " ") == "this machine"
+        change = dict(o.split("=") for o in re.search(r"fits with (.*) \(", fits).group(1).split())
+        assert change == {"run.env.nodes": "8", "model.expert_model_parallel_size": "64",
+                          "model.tensor_model_parallel_size": "8"}
+        assert page.locator(".nemotron-dry-run").is_enabled() and page.locator(".nemotron-submit").is_enabled()
+
+        # the change field by field, EP first: EP 64 on 32 GPUs is a layout Megatron refuses
+        _set_field(page, "model.expert_model_parallel_size", 64)
+        error = ".nemotron-model-expert-model-parallel-size + .nemotron-error"
+        _wait_text(page, error, "32 GPUs are not a multiple of EP×ETP×PP = 64×1×1")
+        assert page.locator(".nemotron-dry-run").is_disabled() and page.locator(".nemotron-submit").is_disabled()
+        _shot(page, tmp_path, "builder-field-error.png")
+        _set_field(page, "run.env.nodes", 8)
+        page.wait_for_selector(".nemotron-dry-run:not([disabled])", timeout=30_000)
+        assert page.inner_text(error) == ""
+        _set_field(page, "model.tensor_model_parallel_size", 8)
+        _wait_text(page, ".nemotron-fits", "does not fit", present=False)
+        fits = page.inner_text(".nemotron-fits")
+        assert "on 64 × H100 fits (68 of 80 GiB usable)" in fits, fits
+        assert page.query_selector(".nemotron-fits span") is None  # no red
+        page.click(".nemotron-dry-run")
+        _wait_text(page, ".nemotron-output", "nothing written")
+        out = page.inner_text(".nemotron-output")
+        assert "tensor_model_parallel_size: 8" in out and "expert_model_parallel_size: 64" in out
+        _set_field(page, "train.train_iters", 10)  # the dry run was for other values: cleared
+        page.wait_for_function("() => document.querySelector('.nemotron-output').innerText.trim() === ''",
+                               timeout=30_000)
+        assert "['\\r'" not in page.inner_text(".jp-Notebook")  # no stray output around the builder
