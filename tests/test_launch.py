@@ -211,7 +211,9 @@ def test_the_original_keys_are_read_as_ours(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", open(os.devnull))
     monkeypatch.setenv("NEMOTRON_ENV_FILE", str(path)); monkeypatch.setenv("NEMORUN_HOME", str(tmp_path / "nemorun_home"))
-    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "dgxcloud", "--dry-run"]) == 0
+    # (a global batch that its 2 x 8 processes can share: else one more note, that the job would stop at its start)
+    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "dgxcloud", "--dry-run", "train.micro_batch_size=1",
+                 "train.global_batch_size=16"]) == 0
     out, err = capsys.readouterr()
     assert "client_id: MY-APP-ID\n" in out and "client_secret: '******'\n" in out and "MY-APP-SECRET" not in out + err
     assert "nprocs_per_node: 8\n" in out and "container_image: nvcr.io/nvidia/nemo:latest\n" in out
