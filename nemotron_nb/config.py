@@ -190,6 +190,12 @@ class TrainingConfig:
     seed: int = 1234
     device: str = "auto"  # local backend: auto | cpu | cuda
     precision: str = "bf16-mixed"  # bf16-mixed (autocast on CUDA; fp32 on CPU) | fp32
+    # local backend: torch.compile each layer (fullgraph, as torchtitan) and the LM head's loss in chunks of 1024
+    # tokens (no whole logits tensor); losses equal to eager to rounding. Megatron-Bridge has no such switch: refused
+    compile: bool = False
+    # local backend: recompute each layer's activations in the backward (per-layer activation checkpointing: less
+    # memory, ~1/3 more compute). Refused for Megatron-Bridge, whose recompute is the recipe's recompute_granularity
+    activation_checkpointing: bool = False
     # local backend: iterations in a row with a non-finite loss or gradient norm that are skipped (no update) before
     # the run stops; 0: stop at the first
     skip_nonfinite_steps: int = 0

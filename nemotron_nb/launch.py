@@ -30,8 +30,8 @@ __all__ = ['ENV_FILE_NAME', 'RESERVED_SECTIONS', 'PROFILE_KEYS', 'EXECUTORS', 'T
            'JobEnv', 'slurm_setup_lines', 'slurm_tunnel', 'missing_keys', 'executor_spec', 'make_executor',
            'CodeShipment', 'code_shipment', 'ships_code', 'stage_shipment', 'provenance_dir', 'write_provenance',
            'Task', 'plan_tasks', 'experiment_id', 'add_tasks', 'dry_run_scripts', 'load_profile', 'override_secrets',
-           'Submission', 'secrets_file_for', 'prepare_task', 'prepare', 'job_record', 'dry_run', 'send_secrets',
-           'job_statuses', 'submit']
+           'data_parallel', 'Submission', 'secrets_file_for', 'prepare_task', 'prepare', 'job_record', 'dry_run',
+           'send_secrets', 'job_statuses', 'submit']
 
 # %% ../nbs/31_launch.ipynb #c8dd7697
 ENV_FILE_NAME = "env.toml"
@@ -619,6 +619,7 @@ class Task:
     workdir: str | None = None  # where the job runs
     script: str = ""  # the task script (`job_script`)
     executor: ExecutorSpec | None = None
+    parallel: str | None = None  # the dry run's line on its processes training one model (`data_parallel`)
 
 # %% ../nbs/31_launch.ipynb #97116ad9
 def plan_tasks(model: str, stage, args) -> list[Task]:
@@ -711,6 +712,26 @@ def override_secrets(overrides, executor: str, where: str) -> dict:
                           "platform's secret store")
     return dict(found.values())
 
+# %% ../nbs/31_launch.ipynb #a7c41e02
+def data_parallel(t: Task, kind: str, overrides=(), where: str = "profile", dry_run: bool = False) -> str | None:
+    "`train.parallelism=ddp` for a local-backend pretraining job of several processes; the line that says it, or None."
+    if kind != "pretrain" or getattr(t.cfg, "backend", "") != "local": return None
+    s, tr = job_shape(t.resources, kind), t.cfg.train
+    if (world := s.nodes * s.nproc) == 1: return None
+    if parse_overrides(overrides).get("train", {}).get("parallelism") == "none":  # chosen on the command line
+        raise ConfigError(f"train.parallelism=none on {where}: its {world} processes would each train a copy into the "
+                          "same run folder; drop the override (ddp is then added)", key="train.parallelism")
+    if tr.global_batch_size % (tr.micro_batch_size * world):
+        msg = (f"train.global_batch_size={tr.global_batch_size} is not a multiple of train.micro_batch_size × "
+               f"processes = {tr.micro_batch_size} × {world} ({where})")
+        if not dry_run: raise ConfigError(msg, key="train.global_batch_size")
+        note(f"{msg}: the job would stop at its start")
+    shape = f"{world} processes ({s.nodes} node{'s' if s.nodes > 1 else ''} × {s.nproc})"
+    if tr.parallelism != "none": return f"{shape} train one model: train.parallelism={tr.parallelism}"
+    tr.parallelism = "ddp"; t.command.append("train.parallelism=ddp")
+    return f"{shape} train one model: train.parallelism=ddp added to the job's command (data parallel)"
+
+
 # %% ../nbs/31_launch.ipynb #dbdd1dff
 @dataclass
 class Submission:
@@ -741,6 +762,7 @@ def prepare_task(t: Task, sub: Submission, stage, overrides, environ=None):
     "Fill in `t`: resources, executor, task script; add its secrets to `sub.secrets`."
     res = t.resources = job_resources(t.cfg.run.env, sub.profile_settings, overrides)
     ex = res["executor"]
+    t.parallel = data_parallel(t, stage.kind, overrides, sub.where, sub.dry_run)  # before the task script
     plain, secret = job_env_vars(res, sub.env, environ, sub.where)
     secret = {**secret, **override_secrets(overrides, ex, sub.where)}
     venv_bin = str(Path(sys.executable).parent) if shares_files(res) else None
@@ -809,6 +831,7 @@ def dry_run(sub: Submission, argv) -> int:
         phase = " of phase " + t.phase if len(sub.tasks) > 1 else ""
         _say(f"# resolved config{phase} (secrets redacted)", to_yaml(t.cfg).rstrip())
         if getattr(t.cfg, "backend", "") == "megatron": _say(f"# {memory_check(t.cfg)[1]}")  # as the builder
+        if t.parallel: _say(f"# {t.parallel}")
     _say(f"# profile [{sub.profile}] from {sub.env_file}",
          yaml.safe_dump(redact(sub.profile_settings), sort_keys=False).rstrip())
     for i in range(len(sub.tasks)): _say(*_task_lines(i, sub))
@@ -934,6 +957,7 @@ def submit(cfg, model: str, stage, args, argv=None) -> int:
     run = import_nemo_run()
     if sub.secrets: send_secrets(run, sub)
     _say(f"submitting {sub.name} with profile [{sub.profile}] ({sub.mode}); provenance: {d}")
+    for t in (t for t in sub.tasks if t.parallel): _say(f"{t.name}: {t.parallel}")
     if sub.code: _say(f"code: nemotron_nb {sub.code.version}, source sha256 {sub.code.sha256}, shipped from {d}/code")
     exp_id = experiment_id(sub.name)
     exp = run.Experiment(sub.name, id=exp_id, log_level="ERROR")

@@ -224,6 +224,15 @@ def _warn_local_only(cfg):
         print(f"warning: {key} applies to backend=local only; Megatron-Bridge stops at a non-finite loss itself "
               f"(check_for_nan_in_loss_and_grad) and resumes from its own checkpoints", file=sys.stderr)
 
+def _refuse_local_only(cfg):
+    "Refuse the local trainer's `train.compile` and `train.activation_checkpointing` on a Megatron-Bridge config."
+    why = {"train.compile": "Megatron-Bridge does not torch.compile the model (its recipes capture CUDA graphs)",
+           "train.activation_checkpointing": "Megatron-Core's Mamba stack has no per-layer recompute; "
+                                             "Megatron-Bridge's recompute is the recipe's recompute_granularity"}
+    for key in (k for k in why if getattr(cfg.train, k.split(".")[1])):
+        raise ConfigError(f"{key}=true applies to backend=local only: {why[key]}", key=key)
+
+
 # %% ../nbs/01b_recipes.ipynb #f788cad0
 def _validate_data_prep(cfg: DataPrepConfig):
     "At least one shard per dataset, no negative split shards, a sample and a worker count of at least 1 (or null)."
@@ -256,6 +265,7 @@ def validate(cfg):
     validate_model(cfg.model)
     if cfg.backend == "megatron": _validate_megatron(cfg.model)
     _validate_train(cfg)
+    if cfg.backend == "megatron": _refuse_local_only(cfg)  # train.compile, train.activation_checkpointing
     if cfg.backend == "megatron": _warn_local_only(cfg)
     return cfg
 

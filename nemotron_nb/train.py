@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from .config import PretrainConfig, ConfigError, to_dict, to_yaml, redact, rich_console
 from .pattern import flops_per_token, param_counts
-from .model import build_model
+from .model import build_model, compile_layers
 from .hf import save_hf_checkpoint
 from .schedule import schedule_from_config
 from .loader import build_datasets, mock_datasets, sample_counts
@@ -29,7 +29,7 @@ from .artifacts import resolve_artifact, register_artifact
 from .megatron import run_megatron
 
 # %% auto #0
-__all__ = ['pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'resolve_blend', 'run_pretrain']
+__all__ = ['LOSS_CHUNK', 'pick_device', 'TrainResult', 'train', 'export_hf_checkpoint', 'resolve_blend', 'run_pretrain']
 
 # %% ../nbs/22_train.ipynb #b5b58753
 def pick_device(cfg: PretrainConfig) -> torch.device:
@@ -73,12 +73,16 @@ def _first_line(e: Exception) -> str:
     return lines[1] if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else type(e).__name__)
 
 # %% ../nbs/22_train.ipynb #ba1d2a95
+LOSS_CHUNK = 1024  # tokens of the LM head's chunked loss under `train.compile` (`linear_ce`)
+
 def _seeded_model(cfg: PretrainConfig, device, model=None, ckpt=None):
-    "(model, optimizer, training state or None): built from `train.seed`, then restored from `ckpt` when given."
+    "(model, optimizer, training state or None): built from `train.seed`, restored from `ckpt` if given, compiled."
     t = cfg.train
     torch.manual_seed(t.seed); np.random.seed(t.seed % 2**32); random.seed(t.seed)
-    model = model if model is not None else build_model(cfg.model, device=device)
+    opts = dict(checkpoint_layers=t.activation_checkpointing, loss_chunk=LOSS_CHUNK if t.compile else 0)
+    model = model if model is not None else build_model(cfg.model, device=device, **opts)
     optimizer = make_optimizer(model, cfg)
+    if t.compile: compile_layers(model)  # in place: the state dict keeps its keys (no `_orig_mod.`)
     if ckpt is None: return model, optimizer, None
     try: return model, optimizer, load_checkpoint(ckpt, model, optimizer)
     except (RuntimeError, ValueError, KeyError) as e:
@@ -129,9 +133,10 @@ def _record(iteration: int, s: StepStats, tps: float, mfu: float, dt: float) -> 
 
 # %% ../nbs/22_train.ipynb #84442ce5
 def _step_line(iteration: int, total: int, s: StepStats, tps: float, mfu: float) -> str:
-    return (f"iter {iteration:>6}/{total} · loss {s.loss:.4f} (LM {s.lm_loss:.4f} · MTP {s.mtp_loss:.4f} · "
-            f"aux {s.aux_loss:.2e}) · grad {s.grad_norm:.3f} · lr {s.lr:.3e} · {tps:,.0f} tok/s · MFU {mfu:.1%} · "
-            f"expert load max/mean {s.expert_imbalance:.2f}")
+    "One iteration for people: ~100 characters, MTP only for a model with MTP, the rest in `metrics.jsonl`."
+    mtp = f" · MTP {'/'.join(f'{m:.3f}' for m in s.mtp_losses)}" if s.mtp_losses else ""
+    return (f"iter {iteration:>6}/{total} · loss {s.lm_loss:.4f}{mtp} · grad {s.grad_norm:.2f} · lr {s.lr:.3g} · "
+            f"{tps:,.0f} tok/s · MFU {mfu:.1%}")
 
 def _skip_line(iteration: int, total: int, s: StepStats, in_a_row: int, allowed: int) -> str:
     value = first_nonfinite(s.lm_loss, s.mtp_losses, s.aux_loss, s.grad_norm)[1]

@@ -211,7 +211,9 @@ def test_the_original_keys_are_read_as_ours(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", open(os.devnull))
     monkeypatch.setenv("NEMOTRON_ENV_FILE", str(path)); monkeypatch.setenv("NEMORUN_HOME", str(tmp_path / "nemorun_home"))
-    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "dgxcloud", "--dry-run"]) == 0
+    # (a global batch that its 2 x 8 processes can share: else one more note, that the job would stop at its start)
+    assert main(["nano3", "pretrain", "-c", "tiny", "--run", "dgxcloud", "--dry-run", "train.micro_batch_size=1",
+                 "train.global_batch_size=16"]) == 0
     out, err = capsys.readouterr()
     assert "client_id: MY-APP-ID\n" in out and "client_secret: '******'\n" in out and "MY-APP-SECRET" not in out + err
     assert "nprocs_per_node: 8\n" in out and "container_image: nvcr.io/nvidia/nemo:latest\n" in out
@@ -684,6 +686,71 @@ def test_pretrain_through_slurm_cancelled_and_resubmitted_resumes_and_equals_the
     assert re.search(rf"resumed from \S*{done[-1]} at iteration {int(done[-1][5:])}", r.stdout), r.stdout[-3000:]
     assert "nano3-pretrain-tiny: SUCCEEDED" in r.stdout and "done: 8 iterations" in r.stdout
     assert _losses(run_dir) == reference
+
+DP_TRAIN = ["train.train_iters=4", "train.seq_length=32", "train.micro_batch_size=2", "train.eval_interval=4",
+            "train.eval_iters=1", "scheduler.lr_warmup_iters=1", "checkpoint.save_interval=2", "logger.log_interval=1",
+            "checkpoint.export_hf=false"]
+
+def test_a_two_process_profile_trains_one_model_as_one_job_equal_to_local_torchrun(tmp_path, slurm, local_tiny_data):
+    "A profile with nproc_per_node = 2: `--run` submits ONE Slurm job whose torchrun starts 2 processes that train one"
+    "model (train.parallelism=ddp added to its command): its losses equal those of a local `torchrun --nproc-per-node 2"
+    "... nemotron nano3 pretrain` of the same config to 1e-6 relative; one metrics.jsonl, one set of checkpoints."
+    pytest.importorskip("nemotron_nb.train", reason="nemotron_nb.train is not on this branch yet")
+    work = local_tiny_data.parents[2]
+    _local_slurm_env(tmp_path, fake=False, extra='[two-procs]\nextends = "local-slurm"\nnproc_per_node = 2\n'
+                                                 'env_vars = { OMP_NUM_THREADS = "1" }\n')
+    env = _env(tmp_path, NEMOTRON_ENV_FILE=str(tmp_path / "env.toml"), OMP_NUM_THREADS="1")
+    local = [str(BIN / "torchrun"), "--standalone", "--nproc-per-node=2", str(BIN / "nemotron"), "nano3", "pretrain", "-c",
+             "tiny", *DP_TRAIN, "train.parallelism=ddp", "checkpoint.save=output/checkpoints/dp-local"]
+    r = subprocess.run(local, cwd=work, capture_output=True, text=True, timeout=900, env={**os.environ, **env})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    r = nemotron("nano3", "pretrain", "-c", "tiny", *DP_TRAIN, "checkpoint.save=output/checkpoints/dp-slurm", "--run",
+                 "two-procs", cwd=work, env=env, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "nano3-pretrain-tiny: 2 processes (1 node × 2) train one model: train.parallelism=ddp added" in r.stdout
+    assert len(set(re.findall(r"\[SLURM\] Job (\d+)", r.stdout))) == 1 and "nano3-pretrain-tiny: SUCCEEDED" in r.stdout
+    assert r.stdout.count("done: 4 iterations") == 1  # rank 0 alone reports
+    [d] = [d for d in (work / ".nemotron" / "jobs").iterdir() if d.name.endswith("nano3-pretrain-tiny")
+           and "dp-slurm" in (d / "command.sh").read_text()]
+    import yaml
+    job = yaml.safe_load((d / "job.yaml").read_text())
+    assert job["tasks"][0]["command"].endswith("checkpoint.save=output/checkpoints/dp-slurm train.parallelism=ddp")
+    assert "  parallelism: ddp\n" in (d / "train.yaml").read_text()
+    ours, ref = work / "output/checkpoints/dp-slurm", work / "output/checkpoints/dp-local"
+    a, b = _losses(ours), _losses(ref)
+    assert [i for i, _ in a] == [i for i, _ in b] == [1, 2, 3, 4]
+    assert all(abs(x - y) <= 1e-6 * abs(y) for (_, x), (_, y) in zip(a, b)), (a, b)
+    files = lambda run: sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file() and "data_cache" not in p.parts)
+    assert files(ours) == files(ref)  # the same files as the local 2-process run: one writer
+    assert [f for f in files(ours) if f.endswith("metrics.jsonl")] == ["metrics.jsonl"]
+    assert sorted(p.name for p in ours.glob("iter_*")) == ["iter_0000002", "iter_0000004"]
+
+def test_gpu8_dry_run_shows_ddp_in_the_torchrun_job(tmp_path):
+    "8 GPUs on one node, the local backend: the dry run says the 8 processes train one model, the resolved config and the"
+    "task script that torchrun starts 8 times carry train.parallelism=ddp; a config that chose it keeps its own; a global"
+    "batch that 8 processes cannot share is a note in the dry run and a one-line refusal of the submission."
+    _write_env(tmp_path, '[gpu8]\nexecutor = "slurm"\naccount = "acct"\npartition = "batch"\ntime = "01:00:00"\n'
+                         'tunnel = "local"\ngpus_per_node = 8\n')
+    dry = lambda *a: nemotron("nano3", "pretrain", "-c", "tiny", "--batch", "gpu8", *a, cwd=tmp_path, env=_env(tmp_path))
+    r = dry("--dry-run", "train.micro_batch_size=1")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert "\n# 8 processes (1 node × 8) train one model: train.parallelism=ddp added to the job's command (data parallel)\n" in r.stdout
+    assert "\n  parallelism: ddp\n" in r.stdout  # the resolved config
+    sb = _sbatch(r.stdout, "nano3-pretrain-tiny")
+    assert "#SBATCH --gpus-per-node=8\n" in sb and re.search(r"torchrun .*--nnodes 1 --nproc-per-node 8 .*--no-python \S+/nano3-pretrain-tiny.sh\n", sb)
+    assert "\nexec nemotron nano3 pretrain -c tiny train.micro_batch_size=1 train.parallelism=ddp\n" in r.stdout  # its task script
+    r = dry("--dry-run", "train.micro_batch_size=1", "train.parallelism=ddp")
+    assert "# 8 processes (1 node × 8) train one model: train.parallelism=ddp\n" in r.stdout
+    assert r.stdout.count("train.parallelism=ddp") == 2  # the command line's, in the task script and that line
+    r = dry("--dry-run")
+    assert r.returncode == 0 and r.stderr == ("note: train.global_batch_size=8 is not a multiple of train.micro_batch_size × "
+                                              f"processes = 4 × 8 ({tmp_path}/env.toml [gpu8]): the job would stop at its start\n")
+    r = dry()
+    assert (r.returncode, r.stderr) == (2, "error: train.global_batch_size=8 is not a multiple of train.micro_batch_size × "
+                                           f"processes = 4 × 8 ({tmp_path}/env.toml [gpu8])\n")
+    r = dry("--dry-run", "train.parallelism=none")
+    assert r.returncode == 2 and r.stderr.startswith("error: train.parallelism=none on ")
+    assert _files(tmp_path) == ["env.toml"]
 
 # ---------------------------------------------------------------------------------------------- a job where nemotron_nb is not installed
 
