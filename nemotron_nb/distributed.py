@@ -85,7 +85,7 @@ def wrap_model(model: torch.nn.Module, device: torch.device, parallelism: str = 
 
 # %% ../nbs/21f_distributed.ipynb #854866b4
 def full_model(model: torch.nn.Module, build: Callable) -> Optional[torch.nn.Module]:
-    "The whole model on rank 0 (None on the others; collective under FSDP2): `build()` loaded with the gathered weights."
+    "The whole model on rank 0 (None on the others; collective under FSDP2): `build()` given the gathered weights."
     if not is_sharded(model): return unwrap(model) if rank_world()[0] == 0 else None
     from torch.distributed.checkpoint.state_dict import get_model_state_dict, StateDictOptions
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))

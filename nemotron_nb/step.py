@@ -138,7 +138,7 @@ def _expert_stats(model, counts) -> tuple[float, list, list]:
 
 # %% ../nbs/21b_step.ipynb #33b32e6d
 def clip_global_norm(model, max_norm: float) -> float:
-    "Clip the gradients of `model` to the global norm `max_norm` (no limit when <= 0); returns the norm before clipping."
+    "Clip the gradients of `model` to the global norm `max_norm` (no limit if <= 0); returns the norm before clipping."
     params = [p for p in model.parameters() if p.grad is not None]
     local = [p.grad.to_local() if hasattr(p.grad, "to_local") else p.grad for p in params]  # FSDP2: this rank's shard
     squares = sum((g.double().square().sum() for g in local), torch.zeros((), dtype=torch.float64))

@@ -259,7 +259,8 @@ def save_if_due(self: _Loop):
         if self.world > 1:  # every rank writes its shard, rank 0 the rest
             self.last_ckpt = save_sharded_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
                                                      to_yaml(self.cfg)); return
-        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep, to_yaml(self.cfg))
+        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
+                                         to_yaml(self.cfg))
 
 # %% ../nbs/22_train.ipynb #d5a63fa2
 def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_size: Optional[int] = None,
