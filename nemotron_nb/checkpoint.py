@@ -10,19 +10,22 @@ from pathlib import Path
 from typing import Optional
 import numpy as np
 import torch
+import torch.distributed as dist
 from rich.markup import escape
 from .config import PretrainConfig, CheckpointConfig, ConfigError, to_dict, redact
 from .indexed import file_sha256
 from .blend import atomic_write, file_in_the_way
+from .step import rank_world, unwrap, is_sharded
 
 # %% auto #0
-__all__ = ['CKPT_FILES', 'TRACKER', 'LAYOUT_KEYS', 'SAMPLE_KEYS', 'TrainingError', 'rng_state', 'set_rng_state',
+__all__ = ['CKPT_FILES', 'SHARDED_FILES', 'TRACKER', 'LAYOUT_KEYS', 'SAMPLE_KEYS', 'TrainingError', 'rng_state', 'set_rng_state',
            'nonfinite_tensor', 'newest_checkpoint', 'save_checkpoint', 'verify_checkpoint', 'latest_checkpoint',
-           'load_checkpoint', 'run_record', 'config_changes', 'check_folder', 'check_vocab', 'find_start', 'Start',
-           'plan_start']
+           'is_sharded_checkpoint', 'load_checkpoint', 'save_sharded_checkpoint', 'consolidate_checkpoint',
+           'run_record', 'config_changes', 'check_folder', 'check_vocab', 'find_start', 'Start', 'plan_start']
 
 # %% ../nbs/21c_checkpoint.ipynb #6cf3b861
 CKPT_FILES = ("model.pt", "optimizer.pt", "state.pt")
+SHARDED_FILES = (".metadata", "state.pt")  # and one `__<rank>_0.distcp` per rank
 
 TRACKER = "latest_checkpointed_iteration.txt"
 
@@ -47,8 +50,9 @@ def set_rng_state(s: dict):
 
 # %% ../nbs/21c_checkpoint.ipynb #82b45602
 def nonfinite_tensor(model) -> Optional[str]:
-    "The name of the first floating-point parameter or buffer of `model` holding a value that is not finite, else None."
-    bad = (n for n, v in model.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all())
+    "The first floating-point parameter or buffer of `model` (this rank's shard) with a value not finite, else None."
+    local = ((n, v.to_local() if hasattr(v, "to_local") else v) for n, v in model.state_dict().items())  # FSDP2: shard
+    bad = (n for n, v in local if v.is_floating_point() and not torch.isfinite(v).all())
     return next(bad, None)
 
 def newest_checkpoint(save_dir) -> str:
@@ -57,15 +61,18 @@ def newest_checkpoint(save_dir) -> str:
     return str(found[-1]) if found else "none"
 
 # %% ../nbs/21c_checkpoint.ipynb #7cf18f7e
+def _write_manifest(tmp: Path, iteration: int, names, **extra):
+    "The manifest of the files `names` of folder `tmp`: their sizes and checksums."
+    files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": file_sha256(tmp / n)} for n in names}
+    atomic_write(tmp / "manifest.json", json.dumps({"iteration": iteration, **extra, "files": files}, indent=2))
+
 def _write_files(tmp: Path, iteration: int, model, optimizer, state: dict, config_yaml: Optional[str]):
     "The files of a checkpoint and the manifest of their sizes and checksums, in the folder `tmp`."
     torch.save(model.state_dict(), tmp / "model.pt")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save({**state, "iteration": iteration, "rng": rng_state()}, tmp / "state.pt")
     if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
-    names = CKPT_FILES + (("config.yaml",) if config_yaml is not None else ())
-    files = {n: {"bytes": (tmp / n).stat().st_size, "sha256": file_sha256(tmp / n)} for n in names}
-    atomic_write(tmp / "manifest.json", json.dumps({"iteration": iteration, "files": files}, indent=2))
+    _write_manifest(tmp, iteration, CKPT_FILES + (("config.yaml",) if config_yaml is not None else ()))
 
 # %% ../nbs/21c_checkpoint.ipynb #45995a70
 def _save_failed(e: OSError, iteration: int, final: Path, save_dir: Path) -> TrainingError:
@@ -111,7 +118,8 @@ def verify_checkpoint(path) -> Optional[str]:
         if f.stat().st_size != want["bytes"]:
             return f"{name} has {f.stat().st_size} bytes, the manifest says {want['bytes']} (truncated?)"
         if file_sha256(f) != want["sha256"]: return f"{name} fails its checksum"
-    return None if set(manifest.get("files", {})) >= set(CKPT_FILES) else "manifest lists too few files"
+    need = SHARDED_FILES if manifest.get("format") == "dcp" else CKPT_FILES
+    return None if set(manifest.get("files", {})) >= set(need) else "manifest lists too few files"
 
 # %% ../nbs/21c_checkpoint.ipynb #2022f324
 def latest_checkpoint(save_dir, log=print) -> Optional[Path]:
@@ -125,16 +133,144 @@ def latest_checkpoint(save_dir, log=print) -> Optional[Path]:
         log(f"checkpoint {ckpt} is unusable: {problem}; trying the previous one")
     return None
 
+# %% ../nbs/21c_checkpoint.ipynb #85164b42
+def is_sharded_checkpoint(path) -> bool:
+    "Whether the checkpoint at `path` was written by `save_sharded_checkpoint` (DCP)."
+    try: return json.loads((Path(path) / "manifest.json").read_text()).get("format") == "dcp"
+    except (OSError, json.JSONDecodeError): return False
+
+def _by_name(sd: dict, model, optimizer) -> dict:
+    "A `torch.optim` state dict keyed by parameter index, keyed by parameter name (the FQNs of `get_state_dict`)."
+    names = {p: n for n, p in unwrap(model).named_parameters()}
+    order = [names[p] for g in optimizer.param_groups for p in g["params"]]
+    return {"state": {order[i]: s for i, s in sd["state"].items()},
+            "param_groups": [{**g, "params": [order[i] for i in g["params"]]} for g in sd["param_groups"]]}
+
+# %% ../nbs/21c_checkpoint.ipynb #953480a4
+def _load_sharded(path: Path, model, optimizer=None):
+    "Restore `model` (and `optimizer`) from the DCP checkpoint at `path`, resharded to this run's layout."
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict, get_model_state_dict
+    sd = dict(zip(("model", "optim"), get_state_dict(model, optimizer))) if optimizer else \
+        {"model": get_model_state_dict(model)}
+    dcp.load(sd, checkpoint_id=path)
+    set_state_dict(model, optimizer or [], model_state_dict=sd["model"], optim_state_dict=sd.get("optim", {}))
+
+def _load_full_wrapped(path: Path, model, optimizer=None):
+    "Restore a DDP or FSDP2 `model` (and `optimizer`) from the single-file checkpoint at `path` (read by every rank)."
+    from torch.distributed.checkpoint.state_dict import set_state_dict, StateDictOptions
+    full = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+    optim = {} if optimizer is None else \
+        _by_name(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True), model, optimizer)
+    set_state_dict(model, optimizer or [], model_state_dict=full, optim_state_dict=optim,
+                   options=StateDictOptions(full_state_dict=True))
+
 # %% ../nbs/21c_checkpoint.ipynb #e8eb7904
 def load_checkpoint(path, model, optimizer=None) -> dict:
-    "Restore the model (and optimizer) from checkpoint `path`; returns its training state (RNG restored)."
+    "Restore the model (and optimizer) from checkpoint `path`; returns its training state (this rank's RNG restored)."
     path = Path(path)
-    model.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
-    if optimizer is not None:
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+    if is_sharded_checkpoint(path): _load_sharded(path, model, optimizer)
+    elif unwrap(model) is not model or is_sharded(model): _load_full_wrapped(path, model, optimizer)
+    else:
+        model.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+        if optimizer is not None:
+            optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
     state = torch.load(path / "state.pt", map_location="cpu", weights_only=False)
+    (rank, world), per_rank = rank_world(), state.get("rng_per_rank")
+    if per_rank and len(per_rank) == world: state["rng"] = per_rank[rank]  # the same number of ranks: each its own
     set_rng_state(state["rng"])
     return state
+
+# %% ../nbs/21c_checkpoint.ipynb #00d64c6b
+def _from_rank0(fn):
+    "`fn()` on rank 0; its result, or its `TrainingError`, on every rank (a barrier too)."
+    box = [None]
+    if rank_world()[0] == 0:
+        try: box[0] = ("ok", fn())
+        except TrainingError as e: box[0] = ("error", str(e))
+    dist.broadcast_object_list(box, src=0)
+    if box[0][0] == "error": raise TrainingError(box[0][1])
+    return box[0][1]
+
+def _nonfinite_anywhere(model) -> Optional[str]:
+    "The first tensor not finite on any rank (`nonfinite_tensor` of every shard), else None."
+    found = [None] * rank_world()[1]
+    dist.all_gather_object(found, nonfinite_tensor(unwrap(model)))
+    return next((f for f in found if f is not None), None)
+
+# %% ../nbs/21c_checkpoint.ipynb #e77d5566
+def _finish_sharded(tmp: Path, final: Path, iteration: int, state: dict, rngs: list, config_yaml: Optional[str],
+                    keep_last: int) -> Path:
+    "Rank 0: the state, config and manifest of the shards in `tmp`, renamed to `final`; the tracker; the rotation."
+    save_dir = final.parent
+    try:
+        torch.save({**state, "iteration": iteration, "rng": rngs[0], "rng_per_rank": rngs}, tmp / "state.pt")
+        if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
+        names = sorted(p.name for p in tmp.iterdir() if p.is_file() and p.name != "manifest.json")
+        _write_manifest(tmp, iteration, names, format="dcp", world_size=len(rngs))
+        if final.exists(): shutil.rmtree(final)
+        tmp.rename(final)
+        atomic_write(save_dir / TRACKER, f"{iteration}\n")
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True); raise _save_failed(e, iteration, final, save_dir) from None
+    for old in sorted(save_dir.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
+    return final
+
+# %% ../nbs/21c_checkpoint.ipynb #317a182b
+def _fresh_tmp(save_dir: Path, iteration: int) -> str:
+    "A new empty temporary folder for checkpoint `iteration` (rank 0)."
+    tmp = save_dir / f".tmp_iter_{iteration:07d}_{os.getpid()}"
+    try:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        if tmp.exists(): shutil.rmtree(tmp)
+        tmp.mkdir()
+    except OSError as e: raise _save_failed(e, iteration, save_dir / f"iter_{iteration:07d}", save_dir) from None
+    return str(tmp)
+
+# %% ../nbs/21c_checkpoint.ipynb #21bbc2c7
+def save_sharded_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, keep_last: int = 2,
+                            config_yaml: Optional[str] = None) -> Path:
+    "Every rank: `iter_NNNNNNN` through DCP (each rank its shard), manifest and atomic rename by rank 0."
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+    save_dir = Path(save_dir); final = save_dir / f"iter_{iteration:07d}"
+    if (bad := _nonfinite_anywhere(model)) is not None:
+        raise TrainingError(f"iteration {iteration}: {bad} holds values that are not finite: no checkpoint written "
+                            f"(the newest is still {newest_checkpoint(save_dir)})")
+    tmp = Path(_from_rank0(lambda: _fresh_tmp(save_dir, iteration)))
+    try:
+        sd_model, sd_optim = get_state_dict(model, optimizer)
+        dcp.save({"model": sd_model, "optim": sd_optim}, checkpoint_id=tmp)
+    except OSError as e:
+        if rank_world()[0] == 0: shutil.rmtree(tmp, ignore_errors=True)
+        raise _save_failed(e, iteration, final, save_dir) from None
+    rngs = [None] * rank_world()[1]
+    dist.all_gather_object(rngs, rng_state())
+    return _from_rank0(lambda: _finish_sharded(tmp, final, iteration, state, rngs, config_yaml, keep_last))
+
+# %% ../nbs/21c_checkpoint.ipynb #cbe500bb
+def _by_index(sd: dict) -> dict:
+    "A state dict of `_by_name`'s form keyed by parameter index again, in the order of its parameter groups."
+    index = {name: i for i, name in enumerate(n for g in sd["param_groups"] for n in g["params"])}
+    return {"state": {index[n]: s for n, s in sd["state"].items()},
+            "param_groups": [{**g, "params": [index[n] for n in g["params"]]} for g in sd["param_groups"]]}
+
+def consolidate_checkpoint(path, out) -> Path:
+    "The single-file checkpoint in folder `out` of the sharded checkpoint at `path` (one process, no process group)."
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+    path, out = Path(path), Path(out)
+    tmp = out.with_name(f".tmp_{out.name}_{os.getpid()}"); tmp.mkdir(parents=True)
+    try:
+        dcp_to_torch_save(path, tmp / "full.pt")
+        full = torch.load(tmp / "full.pt", map_location="cpu", weights_only=False); (tmp / "full.pt").unlink()
+        torch.save(full["model"], tmp / "model.pt"); torch.save(_by_index(full["optim"]), tmp / "optimizer.pt")
+        names = [*CKPT_FILES, *(["config.yaml"] if (path / "config.yaml").is_file() else [])]
+        for name in names[2:]: shutil.copy2(path / name, tmp / name)
+        _write_manifest(tmp, torch.load(path / "state.pt", weights_only=False)["iteration"], names)
+        if out.exists(): shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    return out
 
 # %% ../nbs/21c_checkpoint.ipynb #ccd79bb7
 from .data_prep import data_tokenizer  # the one reader of metadata.json (13_data_prep)

@@ -199,7 +199,7 @@ class TrainingConfig:
     # local backend: iterations in a row with a non-finite loss or gradient norm that are skipped (no update) before
     # the run stops; 0: stop at the first
     skip_nonfinite_steps: int = 0
-    # local backend under torchrun: none (one process; refused under torchrun) | ddp (one model, data parallel)
+    # local backend under torchrun: none (one process; refused under torchrun) | ddp | fsdp (one model, data parallel)
     parallelism: str = "none"
 
 # %% ../nbs/00_config.ipynb #90d8b237

@@ -10,14 +10,14 @@ import torch
 import torch.distributed as dist
 from .config import PretrainConfig, ConfigError
 from .loader import SampleSet
-from .step import rank_world, unwrap
+from .step import rank_world, unwrap, is_sharded
 
 # %% auto #0
 __all__ = ['PARALLELISMS', 'env_world_size', 'check_parallelism', 'setup_distributed', 'rank_micro_batches', 'wrap_model',
-           'on_rank0', 'expert_biases_per_rank', 'replicas_differ']
+           'full_model', 'on_rank0', 'expert_biases_per_rank', 'replicas_differ']
 
 # %% ../nbs/21f_distributed.ipynb #28a4af2d
-PARALLELISMS = ("none", "ddp")
+PARALLELISMS = ("none", "ddp", "fsdp")
 
 def env_world_size() -> int:
     "The number of processes torchrun (or Slurm through it) started, from `WORLD_SIZE` (1 when unset)."
@@ -33,8 +33,8 @@ def check_parallelism(cfg: PretrainConfig, world: int):
                           key="train.parallelism")
     if world > 1 and t.parallelism == "none":
         raise ConfigError(f"this process is one of WORLD_SIZE={world} started by torchrun but train.parallelism=none, "
-                          "so each would train its own copy into the same run folder: set train.parallelism=ddp, or "
-                          "run a single process", key="train.parallelism")
+                          "so each would train its own copy into the same run folder: set train.parallelism=ddp (or "
+                          "fsdp), or run a single process", key="train.parallelism")
     if world > 1 and t.global_batch_size % (t.micro_batch_size * world):
         raise ConfigError(f"train.global_batch_size={t.global_batch_size} is not a multiple of train.micro_batch_size "
                           f"× processes = {t.micro_batch_size} × {world}", key="train.global_batch_size")
@@ -61,13 +61,38 @@ def rank_micro_batches(samples: SampleSet, iteration: int, global_batch_size: in
         yield samples.batch(start + m * micro_batch_size, micro_batch_size)
 
 # %% ../nbs/21f_distributed.ipynb #9f51035a
-def wrap_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    "`model` in `DistributedDataParallel` when there is more than one rank, else `model` itself."
+def _fully_shard(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    "FSDP2, per layer and MTP block then the root; bf16 compute and fp32 reduction on CUDA (the routers fp32)."
+    from torch.distributed.fsdp import fully_shard, MixedPrecisionPolicy
+    cuda = device.type == "cuda"
+    policy = MixedPrecisionPolicy(torch.bfloat16 if cuda else None, torch.float32 if cuda else None)
+    fp32 = MixedPrecisionPolicy(torch.float32, torch.float32)
+    for block in [*model.layers, *getattr(model, "mtp", [])]:
+        if cuda:  # the routers' own groups first, so that they keep fp32 weights
+            for m in block.modules():
+                if hasattr(m, "e_score_correction_bias"): fully_shard(m, mp_policy=fp32)
+        fully_shard(block, mp_policy=policy)
+    return fully_shard(model, mp_policy=policy)
+
+def wrap_model(model: torch.nn.Module, device: torch.device, parallelism: str = "ddp") -> torch.nn.Module:
+    "`model` in `DistributedDataParallel` (or sharded by FSDP2) when there is more than one rank, else `model` itself."
     if rank_world()[1] == 1: return model
+    if parallelism == "fsdp": return _fully_shard(model, device)
     ids = [device.index] if device.type == "cuda" else None
     DDP = torch.nn.parallel.DistributedDataParallel
     new = "forward_sync_buffers" in inspect.signature(DDP).parameters  # its name from PyTorch 2.13
     return DDP(model, device_ids=ids, **{"forward_sync_buffers" if new else "broadcast_buffers": False})
+
+# %% ../nbs/21f_distributed.ipynb #854866b4
+def full_model(model: torch.nn.Module, build: Callable) -> Optional[torch.nn.Module]:
+    "The whole model on rank 0 (None on the others; collective under FSDP2): `build()` given the gathered weights."
+    if not is_sharded(model): return unwrap(model) if rank_world()[0] == 0 else None
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, StateDictOptions
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if rank_world()[0] != 0: return None
+    plain = build()
+    plain.load_state_dict(full)
+    return plain
 
 # %% ../nbs/21f_distributed.ipynb #5956a3cf
 def on_rank0(fn: Callable):

@@ -260,7 +260,7 @@ def validate(cfg):
     _choice("scheduler.lr_wsd_decay_style", cfg.scheduler.lr_wsd_decay_style, WSD_DECAY_STYLES)
     _choice("train.device", cfg.train.device, ("auto", "cpu", "cuda"))
     _choice("train.precision", cfg.train.precision, ("bf16-mixed", "fp32"))
-    _choice("train.parallelism", cfg.train.parallelism, ("none", "ddp"))  # 21f_distributed
+    _choice("train.parallelism", cfg.train.parallelism, ("none", "ddp", "fsdp"))  # 21f_distributed
     _validate_batch(cfg.train)
     validate_model(cfg.model)
     if cfg.backend == "megatron": _validate_megatron(cfg.model)

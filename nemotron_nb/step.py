@@ -4,7 +4,7 @@
 
 # %% ../nbs/21b_step.ipynb #26a1988e
 from __future__ import annotations
-import contextlib, math
+import contextlib, math, sys
 from dataclasses import dataclass, field
 from typing import Optional
 import torch
@@ -13,7 +13,7 @@ from .config import PretrainConfig
 
 # %% auto #0
 __all__ = ['param_groups', 'make_optimizer', 'first_nonfinite', 'StepStats', 'rank_world', 'unwrap', 'mean_over_ranks',
-           'train_step', 'evaluate']
+           'is_sharded', 'clip_global_norm', 'train_step', 'evaluate']
 
 # %% ../nbs/21b_step.ipynb #12250b6a
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -78,15 +78,27 @@ def mean_over_ranks(values: list[float]) -> list[float]:
     dist.all_reduce(t)
     return (t / world).tolist()
 
+# %% ../nbs/21b_step.ipynb #dc1138da
+def is_sharded(model) -> bool:
+    "Whether `model` is sharded by FSDP2 (`fully_shard`)."
+    if "torch.distributed.fsdp" not in sys.modules: return False  # never imported: nothing was sharded
+    from torch.distributed.fsdp import FSDPModule
+    return isinstance(model, FSDPModule)
+
+def _grad_sync(model, last: bool):
+    "The context of one micro-batch's backward: gradients reduced over ranks only when `last`."
+    if is_sharded(model): model.set_requires_gradient_sync(last); return contextlib.nullcontext()
+    no_sync = getattr(model, "no_sync", None)  # DDP
+    return no_sync() if no_sync is not None and not last else contextlib.nullcontext()
+
 # %% ../nbs/21b_step.ipynb #e99e7b92
 def _accumulate(model, batches, device, precision: str) -> tuple[dict, list]:
     "Forward and backward over `batches`: the gradient of their mean loss; (mean losses, mean MTP loss per depth)."
     model.train()
     n = len(batches); sums = {"lm": 0.0, "mtp": 0.0, "aux": 0.0, "loss": 0.0}; mtp = []
-    no_sync = getattr(model, "no_sync", None)  # DDP: all-reduce the gradients once, after the last micro-batch
     for i, x in enumerate(batches):
         x = x.to(device, non_blocking=True)
-        with (no_sync() if no_sync is not None and i < n - 1 else contextlib.nullcontext()):
+        with _grad_sync(model, last=i == n - 1):
             with _autocast(device, precision):
                 out = model(x[:, :-1], labels=x[:, 1:])
             (out.loss / n).backward()
@@ -124,12 +136,23 @@ def _expert_stats(model, counts) -> tuple[float, list, list]:
     biases = [b for name, b in model.named_buffers() if name.endswith("e_score_correction_bias")]
     return imbalance, [round(float(v), 4) for v in load], [round(float(b.max() - b.min()), 6) for b in biases]
 
+# %% ../nbs/21b_step.ipynb #33b32e6d
+def clip_global_norm(model, max_norm: float) -> float:
+    "Clip the gradients of `model` to the global norm `max_norm` (no limit if <= 0); returns the norm before clipping."
+    params = [p for p in model.parameters() if p.grad is not None]
+    local = [p.grad.to_local() if hasattr(p.grad, "to_local") else p.grad for p in params]  # FSDP2: this rank's shard
+    squares = sum((g.double().square().sum() for g in local), torch.zeros((), dtype=torch.float64))
+    if is_sharded(model): dist.all_reduce(squares)  # the squares of the other ranks' shards
+    norm = squares.sqrt()
+    torch.nn.utils.clip_grads_with_norm_(params, max_norm if max_norm > 0 else float("inf"), norm)
+    return float(norm)
+
 # %% ../nbs/21b_step.ipynb #556a8def
 def train_step(model, optimizer, batches, lr: float, clip_grad: float, device, precision: str = "fp32") -> StepStats:
     "One optimizer step over the micro-batches `batches` ((b, L+1) each) at learning rate `lr` (this rank's share)."
     sums, mtp = _accumulate(model, batches, device, precision)
     lm, mtp_loss, aux, loss, *mtp = mean_over_ranks([sums["lm"], sums["mtp"], sums["aux"], sums["loss"], *mtp])
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad if clip_grad > 0 else float("inf")))
+    grad_norm = clip_global_norm(model, clip_grad)
     measured = (lm, mtp_loss, aux, loss, grad_norm, lr)
     if (bad := first_nonfinite(lm, mtp, aux, grad_norm)) is not None:
         _drop_step(model, optimizer)  # weights, AdamW moments and expert biases stay those of the last good step
@@ -146,11 +169,14 @@ def evaluate(model, samples, num_samples: int, micro_batch_size: int, device, pr
     "Mean LM and MTP losses over the first `num_samples` of `samples` (micro-batches dealt out over the ranks)."
     model = unwrap(model); model.eval()
     rank, world = rank_world()
+    starts = list(range(0, num_samples, micro_batch_size))
+    rounds = -(-len(starts) // world) * world if is_sharded(model) else len(starts)  # FSDP2: as many forwards each
     lm, mtp, n = 0.0, [], 0
-    for k, start in enumerate(range(0, num_samples, micro_batch_size)):
-        if k % world != rank: continue
+    for k in range(rank, rounds, world):
+        start = starts[min(k, len(starts) - 1)]
         x = samples.batch(start, min(micro_batch_size, num_samples - start)).to(device)
         with _autocast(device, precision): out = model(x[:, :-1], labels=x[:, 1:])
+        if k >= len(starts): continue  # a forward the other ranks' all-gathers need, not counted
         lm += out.lm_loss.item() * len(x); n += len(x)
         mtp = [a + l.item() * len(x) for a, l in zip(mtp or [0.0] * len(out.mtp_losses), out.mtp_losses)]
     model.train()

@@ -19,8 +19,8 @@ from .schedule import schedule_from_config
 from .loader import build_datasets, mock_datasets, sample_counts
 from .step import make_optimizer, first_nonfinite, StepStats, train_step, evaluate, rank_world, unwrap
 from .distributed import (setup_distributed, rank_micro_batches, wrap_model, on_rank0,
-                                     expert_biases_per_rank, replicas_differ)
-from .checkpoint import (TrainingError, Start, plan_start, save_checkpoint, load_checkpoint,
+                                     expert_biases_per_rank, replicas_differ, full_model)
+from .checkpoint import (TrainingError, Start, plan_start, save_checkpoint, load_checkpoint, save_sharded_checkpoint,
                                    set_rng_state, newest_checkpoint)
 from .metrics import MetricsLog, peak_flops, json_safe
 from .blend import atomic_write
@@ -76,13 +76,14 @@ def _first_line(e: Exception) -> str:
 LOSS_CHUNK = 1024  # tokens of the LM head's chunked loss under `train.compile` (`linear_ce`)
 
 def _seeded_model(cfg: PretrainConfig, device, model=None, ckpt=None):
-    "(model, optimizer, training state or None): built from `train.seed`, restored from `ckpt` if given, compiled."
+    "(model, optimizer, training state or None): built from `train.seed`, compiled, wrapped, then restored from `ckpt`."
     t = cfg.train
     torch.manual_seed(t.seed); np.random.seed(t.seed % 2**32); random.seed(t.seed)
     opts = dict(checkpoint_layers=t.activation_checkpointing, loss_chunk=LOSS_CHUNK if t.compile else 0)
     model = model if model is not None else build_model(cfg.model, device=device, **opts)
+    if t.compile: compile_layers(model)  # in place, before the wrap: the state dict keeps its keys (no `_orig_mod.`)
+    model = wrap_model(model, device, t.parallelism)  # DDP or FSDP2 on more than one rank, before AdamW sees its params
     optimizer = make_optimizer(model, cfg)
-    if t.compile: compile_layers(model)  # in place: the state dict keeps its keys (no `_orig_mod.`)
     if ckpt is None: return model, optimizer, None
     try: return model, optimizer, load_checkpoint(ckpt, model, optimizer)
     except (RuntimeError, ValueError, KeyError) as e:
@@ -201,7 +202,7 @@ def _open_loop(cfg: PretrainConfig, blend_path, run_dir: Path, start: Start, say
     "The run as `start` says it begins: model, optimizer, data and metrics."
     t, device = cfg.train, pick_device(cfg)
     model, optimizer, state = _seeded_model(cfg, device, model, start.checkpoint)
-    rank, world = rank_world(); model = wrap_model(model, device)  # DDP on more than one rank
+    rank, world = rank_world()
     iteration = state["iteration"] if state is not None else 0
     run_dir.mkdir(parents=True, exist_ok=True)
     lr_at = schedule_from_config(cfg)
@@ -259,8 +260,10 @@ def save_if_due(self: _Loop):
         progress = {"consumed_samples": it * t.global_batch_size, "run": self.record}
         if self.world > 1: progress |= _replicas(self.model, it, self.world, self.last_ckpt)
         keep = 2 if c.keep_last is None else c.keep_last  # the local default; Megatron's recipe keeps all
-        if self.rank > 0: self.last_ckpt = self.run_dir / f"iter_{it:07d}"; return  # rank 0 writes it
-        self.last_ckpt = save_checkpoint(self.run_dir, it, unwrap(self.model), self.optimizer, progress, keep,
+        if self.world > 1:  # every rank writes its shard, rank 0 the rest
+            self.last_ckpt = save_sharded_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
+                                                     to_yaml(self.cfg)); return
+        self.last_ckpt = save_checkpoint(self.run_dir, it, self.model, self.optimizer, progress, keep,
                                          to_yaml(self.cfg))
 
 # %% ../nbs/22_train.ipynb #d5a63fa2
@@ -283,8 +286,9 @@ def train(cfg: PretrainConfig, blend_path, *, run_dir=None, model=None, vocab_si
         if stop_after is not None and loop.iteration >= stop_after: break
     res = TrainResult(run_dir, loop.iteration, loop.last_ckpt, loop.metrics.path, loop.valid_losses,
                       resumed_from=start.checkpoint, tokens_per_s=loop.speed[0], mfu=loop.speed[1])
-    if rank == 0 and loop.iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
-        res.hf_dir = export_hf_checkpoint(unwrap(loop.model), run_dir / "hf", blend_path, say)
+    if loop.iteration >= t.train_iters and (c.export_hf if export_hf is None else export_hf):
+        whole = full_model(loop.model, lambda: build_model(cfg.model))  # FSDP2: gathered by every rank onto rank 0
+        if rank == 0: res.hf_dir = export_hf_checkpoint(whole, run_dir / "hf", blend_path, say)
     return res
 
 # %% ../nbs/22_train.ipynb #c5763c5e
