@@ -75,6 +75,13 @@ def _write_files(tmp: Path, iteration: int, model, optimizer, state: dict, confi
     _write_manifest(tmp, iteration, CKPT_FILES + (("config.yaml",) if config_yaml is not None else ()))
 
 # %% ../nbs/21c_checkpoint.ipynb #45995a70
+def _publish(tmp: Path, final: Path, iteration: int, keep_last: int):
+    "Rename the finished folder `tmp` to `final` (replacing one of that iteration), move the tracker, keep `keep_last`."
+    if final.exists(): shutil.rmtree(final)
+    tmp.rename(final)
+    atomic_write(final.parent / TRACKER, f"{iteration}\n")
+    for old in sorted(final.parent.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
+
 def _save_failed(e: OSError, iteration: int, final: Path, save_dir: Path) -> TrainingError:
     why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e)).lower()
     return TrainingError(f"iteration {iteration}: cannot write checkpoint {final}: {why}; no partial checkpoint is "
@@ -96,13 +103,10 @@ def save_checkpoint(save_dir, iteration: int, model, optimizer, state: dict, kee
         if tmp.exists(): shutil.rmtree(tmp)
         tmp.mkdir()
         _write_files(tmp, iteration, model, optimizer, state, config_yaml)
-        if final.exists(): shutil.rmtree(final)
-        tmp.rename(final)
-        atomic_write(save_dir / TRACKER, f"{iteration}\n")
+        _publish(tmp, final, iteration, keep_last)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True); raise _save_failed(e, iteration, final, save_dir) from None
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
-    for old in sorted(save_dir.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
     return final
 
 # %% ../nbs/21c_checkpoint.ipynb #68942d13
@@ -208,12 +212,9 @@ def _finish_sharded(tmp: Path, final: Path, iteration: int, state: dict, rngs: l
         if config_yaml is not None: (tmp / "config.yaml").write_text(config_yaml)
         names = sorted(p.name for p in tmp.iterdir() if p.is_file() and p.name != "manifest.json")
         _write_manifest(tmp, iteration, names, format="dcp", world_size=len(rngs))
-        if final.exists(): shutil.rmtree(final)
-        tmp.rename(final)
-        atomic_write(save_dir / TRACKER, f"{iteration}\n")
+        _publish(tmp, final, iteration, keep_last)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True); raise _save_failed(e, iteration, final, save_dir) from None
-    for old in sorted(save_dir.glob("iter_*"))[:-max(1, keep_last)]: shutil.rmtree(old, ignore_errors=True)
     return final
 
 # %% ../nbs/21c_checkpoint.ipynb #317a182b
